@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# Local sandbox hosts for tests and `make demo`.
+#
+# A sandbox host is a Debian 13 container that boots systemd as PID 1 and runs
+# its own Docker engine inside (Docker-in-Docker), so our roles and playbooks
+# treat it like a real on-prem host. No container registry is needed: the base
+# root file system comes from debootstrap and every image is built locally and
+# tagged by a hash of what went into it, so a second run reuses it.
+#
+# Usage:
+#   sandbox.sh images              build (or reuse) the base images, print their tags
+#   sandbox.sh create NAME...      start sandbox hosts (idempotent)
+#   sandbox.sh destroy NAME...     remove sandbox hosts and their volumes
+#   sandbox.sh image-tag KIND      print the tag of a base image (rootfs|host)
+#
+# Environment:
+#   SANDBOX_NETWORK      docker network the hosts share (default: airflow-sandbox)
+#   SANDBOX_MIRROR       Debian mirror for debootstrap (default: the one in this
+#                        machine's apt sources)
+#   SANDBOX_PRIVILEGED   set to 1 where plain `docker run --privileged` works
+#                        (a normal CI runner); the default is the option set
+#                        this sandbox needs (see ../shared/SANDBOX.md)
+#   SANDBOX_PUBLISH      extra `-p` specs for `create`, e.g. "127.0.0.1:8080:8080"
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SANDBOX_NETWORK=${SANDBOX_NETWORK:-airflow-sandbox}
+SUITE=trixie
+LABEL=io.airflow-sandbox
+
+# The one place that says how a sandbox host container is run. `--privileged`
+# fails here (the sandbox withholds CAP_SYS_RESOURCE), so we grant everything
+# else explicitly; systemd and a nested Docker engine need all of it.
+run_options() {
+  if [ "${SANDBOX_PRIVILEGED:-0}" = 1 ]; then
+    printf '%s\n' --privileged
+  else
+    printf '%s\n' --cap-add=ALL --cap-drop=SYS_RESOURCE \
+      --security-opt=seccomp=unconfined --security-opt=apparmor=unconfined \
+      --security-opt=systempaths=unconfined \
+      '--device-cgroup-rule=a *:* rwm'
+  fi
+  printf '%s\n' --volume=/sys/fs/cgroup:/sys/fs/cgroup:rw --cgroupns=host \
+    --tmpfs=/run --tmpfs=/run/lock
+}
+
+log() { printf '[sandbox] %s\n' "$*" >&2; }
+
+mirror() {
+  if [ -n "${SANDBOX_MIRROR:-}" ]; then echo "$SANDBOX_MIRROR"; return; fi
+  local m
+  m=$(grep -hsE '^(URIs:|deb )' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list /etc/apt/sources.list \
+      | grep -oE 'https?://[^ ]+/debian/?( |$)' | head -n1 | tr -d ' ')
+  [ -n "$m" ] || { log "cannot find a Debian mirror in apt sources; set SANDBOX_MIRROR"; exit 1; }
+  echo "${m%/}"
+}
+
+# Extra CA certificates this machine trusts (a TLS-intercepting package proxy,
+# a corporate CA): sandbox hosts and images must trust them too.
+ca_files() { find /usr/local/share/ca-certificates -type f -name '*.crt' 2>/dev/null | sort; }
+
+hash_of() { cat "$@" | sha256sum | cut -c1-12; }
+
+rootfs_tag() { echo "airflow-sandbox/rootfs:${SUITE}-$(printf '%s\n' "$SUITE minbase v1" | sha256sum | cut -c1-12)"; }
+
+host_tag() {
+  local files=("$here/host.Dockerfile") ca
+  while IFS= read -r ca; do files+=("$ca"); done < <(ca_files)
+  echo "airflow-sandbox/host:${SUITE}-$( { rootfs_tag; cat "${files[@]}"; } | sha256sum | cut -c1-12)"
+}
+
+have_image() { docker image inspect "$1" >/dev/null 2>&1; }
+
+build_rootfs() {
+  local tag dir
+  tag=$(rootfs_tag)
+  if have_image "$tag"; then log "reusing $tag"; return; fi
+  command -v debootstrap >/dev/null || { log "debootstrap missing: apt-get install -y debootstrap"; exit 1; }
+  dir=$(mktemp -d /var/tmp/sandbox-rootfs.XXXXXX)
+  log "debootstrap $SUITE into $dir"
+  debootstrap --variant=minbase "$SUITE" "$dir" "$(mirror)" >/dev/null
+  # apt inside the image uses the same mirror debootstrap did
+  tar -C "$dir" -c . | docker import --change 'CMD ["/bin/bash"]' - "$tag" >/dev/null
+  rm -rf "$dir"
+  log "built $tag"
+}
+
+build_host() {
+  local tag ctx ca
+  tag=$(host_tag)
+  if have_image "$tag"; then log "reusing $tag"; return; fi
+  ctx=$(mktemp -d)
+  mkdir -p "$ctx/ca"
+  while IFS= read -r ca; do cp "$ca" "$ctx/ca/"; done < <(ca_files)
+  cp "$here/host.Dockerfile" "$ctx/Dockerfile"
+  log "building $tag"
+  docker build -q --build-arg "BASE=$(rootfs_tag)" -t "$tag" "$ctx" >/dev/null
+  rm -rf "$ctx"
+  log "built $tag"
+}
+
+cmd_images() {
+  build_rootfs
+  build_host
+  rootfs_tag
+  host_tag
+}
+
+ensure_network() {
+  docker network inspect "$SANDBOX_NETWORK" >/dev/null 2>&1 \
+    || docker network create --label "$LABEL=1" "$SANDBOX_NETWORK" >/dev/null
+}
+
+cmd_create() {
+  local name tag publish=() p opts
+  tag=$(host_tag)
+  mapfile -t opts < <(run_options)
+  have_image "$tag" || cmd_images >/dev/null
+  ensure_network
+  for p in ${SANDBOX_PUBLISH:-}; do publish+=(-p "$p"); done
+  for name in "$@"; do
+    if [ "$(docker inspect -f '{{.State.Running}}' "$name" 2>/dev/null)" = true ]; then
+      log "$name already running"; continue
+    fi
+    docker rm -f "$name" >/dev/null 2>&1 || true
+    docker run -d --name "$name" --hostname "$name" --network "$SANDBOX_NETWORK" \
+      --label "$LABEL=1" "${opts[@]}" "${publish[@]}" \
+      -v "$name-docker:/var/lib/docker" \
+      "$tag" /sbin/init >/dev/null
+    log "started $name"
+  done
+  for name in "$@"; do
+    for _ in $(seq 1 60); do
+      state=$(docker exec "$name" systemctl is-system-running 2>/dev/null || true)
+      case "$state" in running|degraded) break ;; esac
+      sleep 1
+    done
+    case "$state" in
+      running|degraded) log "$name is up (systemd: $state)" ;;
+      *) log "$name did not boot (systemd: ${state:-no answer})"; docker logs --tail 50 "$name" >&2; exit 1 ;;
+    esac
+  done
+}
+
+cmd_destroy() {
+  local name
+  for name in "$@"; do
+    docker rm -f -v "$name" >/dev/null 2>&1 || true
+    docker volume rm "$name-docker" >/dev/null 2>&1 || true
+    log "removed $name"
+  done
+  # drop the network once no sandbox host uses it any more
+  if docker network inspect "$SANDBOX_NETWORK" >/dev/null 2>&1 \
+     && [ -z "$(docker network inspect -f '{{range .Containers}}x{{end}}' "$SANDBOX_NETWORK")" ]; then
+    docker network rm "$SANDBOX_NETWORK" >/dev/null || true
+  fi
+}
+
+case "${1:-}" in
+  images) cmd_images ;;
+  image-tag)
+    case "${2:-}" in rootfs) rootfs_tag ;; host) host_tag ;; *) log "image-tag rootfs|host"; exit 2 ;; esac ;;
+  create) shift; [ $# -gt 0 ] || { log "create NAME..."; exit 2; }; cmd_create "$@" ;;
+  destroy) shift; [ $# -gt 0 ] || { log "destroy NAME..."; exit 2; }; cmd_destroy "$@" ;;
+  run-options) run_options ;;
+  *) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+esac
