@@ -8,12 +8,12 @@ SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/m
 SANDBOX := tests/sandbox/sandbox.sh
 DEMO_HOSTS := sandbox-master sandbox-worker-1 sandbox-worker-2
 
-.PHONY: help venv engine images lint syntax molecule test demo demo-down clean
+.PHONY: help venv engine images images-test lint syntax molecule test demo demo-down clean
 
 help:
 	@echo "make demo       start the local sandbox cluster and deploy to it"
 	@echo "make demo-down  remove the sandbox cluster"
-	@echo "make test       every check: yamllint, ansible-lint, syntax, molecule scenarios"
+	@echo "make test       every check: yamllint, ansible-lint, syntax, sandbox images, molecule scenarios"
 	@echo "                (one scenario: make molecule SCENARIOS=docker)"
 
 venv: $(VENV)/.installed
@@ -30,6 +30,11 @@ engine:
 images: engine
 	$(SANDBOX) images
 
+# The base images that stand in for the official Airflow, PostgreSQL and Redis
+# images work as the compose files expect.
+images-test: venv images
+	pytest -q tests/test_sandbox_images.py
+
 lint: venv
 	yamllint --strict .
 	ansible-lint --profile production
@@ -44,7 +49,7 @@ syntax: venv
 molecule: venv images
 	for s in $(SCENARIOS); do molecule test -s $$s; done
 
-test: lint syntax molecule
+test: lint syntax images-test molecule
 
 demo: venv images
 	$(SANDBOX) create $(DEMO_HOSTS)

@@ -8,10 +8,12 @@
 # tagged by a hash of what went into it, so a second run reuses it.
 #
 # Usage:
-#   sandbox.sh images              build (or reuse) the base images, print their tags
+#   sandbox.sh images [KIND...]    build (or reuse) base images, print their tags
+#                                  (kinds: host airflow-base postgres redis;
+#                                  default all)
 #   sandbox.sh create NAME...      start sandbox hosts (idempotent)
 #   sandbox.sh destroy NAME...     remove sandbox hosts and their volumes
-#   sandbox.sh image-tag KIND      print the tag of a base image (rootfs|host)
+#   sandbox.sh image-tag KIND      print the tag of a base image (rootfs or a kind)
 #
 # Environment:
 #   SANDBOX_NETWORK      docker network the hosts share (default: airflow-sandbox)
@@ -63,10 +65,19 @@ hash_of() { cat "$@" | sha256sum | cut -c1-12; }
 
 rootfs_tag() { echo "airflow-sandbox/rootfs:${SUITE}-$(printf '%s\n' "$SUITE minbase v1" | sha256sum | cut -c1-12)"; }
 
-host_tag() {
-  local files=("$here/host.Dockerfile") ca
-  while IFS= read -r ca; do files+=("$ca"); done < <(ca_files)
-  echo "airflow-sandbox/host:${SUITE}-$( { rootfs_tag; cat "${files[@]}"; } | sha256sum | cut -c1-12)"
+KINDS="host airflow-base postgres redis"
+
+# Files an image is built from: its Dockerfile and, if present, its entrypoint.
+kind_files() {
+  echo "$here/$1.Dockerfile"
+  [ ! -f "$here/$1-entrypoint.sh" ] || echo "$here/$1-entrypoint.sh"
+}
+
+image_tag() {
+  local kind=$1 files=() f
+  case " $KINDS " in *" $kind "*) ;; *) log "unknown image kind: $kind (one of: rootfs $KINDS)"; exit 2 ;; esac
+  while IFS= read -r f; do files+=("$f"); done < <(kind_files "$kind"; ca_files)
+  echo "airflow-sandbox/$kind:${SUITE}-$( { rootfs_tag; cat "${files[@]}"; } | sha256sum | cut -c1-12)"
 }
 
 have_image() { docker image inspect "$1" >/dev/null 2>&1; }
@@ -85,25 +96,29 @@ build_rootfs() {
   log "built $tag"
 }
 
-build_host() {
-  local tag ctx ca
-  tag=$(host_tag)
+build_kind() {
+  local kind=$1 tag ctx ca f
+  tag=$(image_tag "$kind")
   if have_image "$tag"; then log "reusing $tag"; return; fi
   ctx=$(mktemp -d)
   mkdir -p "$ctx/ca"
   while IFS= read -r ca; do cp "$ca" "$ctx/ca/"; done < <(ca_files)
-  cp "$here/host.Dockerfile" "$ctx/Dockerfile"
+  while IFS= read -r f; do cp "$f" "$ctx/"; done < <(kind_files "$kind")
+  mv "$ctx/$kind.Dockerfile" "$ctx/Dockerfile"
   log "building $tag"
   docker build -q --build-arg "BASE=$(rootfs_tag)" -t "$tag" "$ctx" >/dev/null
   rm -rf "$ctx"
   log "built $tag"
 }
 
+# images [KIND...]: build what is missing, print the tags
 cmd_images() {
+  local kind kinds=("$@")
+  [ ${#kinds[@]} -gt 0 ] || read -r -a kinds <<< "$KINDS"
   build_rootfs
-  build_host
+  for kind in "${kinds[@]}"; do build_kind "$kind"; done
   rootfs_tag
-  host_tag
+  for kind in "${kinds[@]}"; do image_tag "$kind"; done
 }
 
 ensure_network() {
@@ -113,9 +128,9 @@ ensure_network() {
 
 cmd_create() {
   local name tag publish=() p opts
-  tag=$(host_tag)
+  tag=$(image_tag host)
   mapfile -t opts < <(run_options)
-  have_image "$tag" || cmd_images >/dev/null
+  have_image "$tag" || cmd_images host >/dev/null
   ensure_network
   for p in ${SANDBOX_PUBLISH:-}; do publish+=(-p "$p"); done
   for name in "$@"; do
@@ -157,9 +172,9 @@ cmd_destroy() {
 }
 
 case "${1:-}" in
-  images) cmd_images ;;
+  images) shift; cmd_images "$@" ;;
   image-tag)
-    case "${2:-}" in rootfs) rootfs_tag ;; host) host_tag ;; *) log "image-tag rootfs|host"; exit 2 ;; esac ;;
+    case "${2:-}" in rootfs) rootfs_tag ;; "") log "image-tag KIND"; exit 2 ;; *) image_tag "$2" ;; esac ;;
   create) shift; [ $# -gt 0 ] || { log "create NAME..."; exit 2; }; cmd_create "$@" ;;
   destroy) shift; [ $# -gt 0 ] || { log "destroy NAME..."; exit 2; }; cmd_destroy "$@" ;;
   run-options) run_options ;;

@@ -1,0 +1,27 @@
+# Sandbox stand-in for the official apache/airflow image (no registry here):
+# Airflow from PyPI in a venv on Debian 13, laid out like the official image
+# (user airflow UID 50000 GID 0, AIRFLOW_HOME=/opt/airflow, airflow on PATH,
+# pip usable by the airflow user for images built on top). No entrypoint
+# magic: our compose files must not need one.
+ARG BASE
+FROM ${BASE}
+ARG AIRFLOW_VERSION=3.3.2
+ARG AIRFLOW_EXTRAS=celery,postgres,redis,http
+ENV DEBIAN_FRONTEND=noninteractive
+COPY ca/ /usr/local/share/ca-certificates/
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 python3-venv libpq5 ca-certificates procps curl \
+ && update-ca-certificates \
+ && apt-get clean && rm -rf /var/lib/apt/lists/* \
+ && useradd --uid 50000 --gid 0 --create-home --home-dir /home/airflow airflow \
+ && mkdir -p /opt/airflow /opt/venv && chown 50000:0 /opt/airflow /opt/venv
+ENV AIRFLOW_HOME=/opt/airflow PATH=/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    PIP_CERT=/etc/ssl/certs/ca-certificates.crt REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt \
+    PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONUNBUFFERED=1
+USER 50000:0
+RUN python3 -m venv /opt/venv \
+ && pip install -q "apache-airflow[${AIRFLOW_EXTRAS}]==${AIRFLOW_VERSION}" \
+ && airflow version
+WORKDIR /opt/airflow
+EXPOSE 8080 8793
+CMD ["airflow", "version"]

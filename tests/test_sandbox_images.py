@@ -1,0 +1,95 @@
+"""Smoke tests of the sandbox base images that stand in for the official
+Airflow, PostgreSQL and Redis images (no registry is reachable here).
+
+Each test starts throwaway containers on its own docker network on this
+machine and removes them afterwards."""
+
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+SANDBOX = Path(__file__).parent / "sandbox" / "sandbox.sh"
+
+
+def sh(*args, check=True):
+    proc = subprocess.run(args, capture_output=True, text=True, check=False)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{args} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def tag(kind):
+    return sh(str(SANDBOX), "image-tag", kind).stdout.strip()
+
+
+@pytest.fixture
+def net():
+    name = f"imgtest-{uuid.uuid4().hex[:8]}"
+    sh("docker", "network", "create", name)
+    containers = []
+    yield name, containers
+    for c in containers:
+        sh("docker", "rm", "-f", "-v", c, check=False)
+    sh("docker", "network", "rm", name, check=False)
+
+
+def wait_for(cmd, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if sh(*cmd, check=False).returncode == 0:
+            return
+        time.sleep(1)
+    raise AssertionError(f"timed out waiting for {cmd}")
+
+
+def test_airflow_base_has_airflow_and_official_layout():
+    image = tag("airflow-base")
+    out = sh("docker", "run", "--rm", image, "sh", "-c",
+             "airflow version; id -u; id -g; echo $AIRFLOW_HOME; pip --version >/dev/null && echo pip-ok").stdout.split()
+    assert out == ["3.3.2", "50000", "0", "/opt/airflow", "pip-ok"]
+    sh("docker", "run", "--rm", image, "python", "-c",
+       "import airflow.providers.celery, airflow.providers.postgres, "
+       "airflow.providers.redis, airflow.providers.http")
+
+
+def test_postgres_initialises_from_env_and_keeps_data(net, tmp_path):
+    network, containers = net
+    image = tag("postgres")
+    data = tmp_path / "pgdata"
+    data.mkdir()
+
+    def start():
+        name = f"{network}-pg"
+        sh("docker", "run", "-d", "--name", name, "--network", network, "--network-alias", "pg",
+           "-e", "POSTGRES_USER=airflow", "-e", "POSTGRES_PASSWORD=s3cret", "-e", "POSTGRES_DB=airflow",
+           "-v", f"{data}:/var/lib/postgresql/data", image)
+        containers.append(name)
+        wait_for(["docker", "exec", name, "pg_isready", "-U", "airflow", "-h", "127.0.0.1"])
+        return name
+
+    def psql(sql, password="s3cret"):
+        return sh("docker", "run", "--rm", "--network", network, "-e", f"PGPASSWORD={password}", image,
+                  "psql", "-h", "pg", "-U", "airflow", "-d", "airflow", "-tAc", sql, check=False)
+
+    name = start()
+    assert psql("CREATE TABLE runs (id int); INSERT INTO runs VALUES (42);").returncode == 0
+    assert psql("SELECT 1", password="wrong").returncode != 0
+    sh("docker", "rm", "-f", name)
+    containers.remove(name)
+    start()  # a new container on the same host path keeps the data
+    assert psql("SELECT id FROM runs").stdout.strip() == "42"
+
+
+def test_redis_requires_its_password(net):
+    network, containers = net
+    image = tag("redis")
+    name = f"{network}-redis"
+    sh("docker", "run", "-d", "--name", name, "--network", network, image,
+       "redis-server", "--requirepass", "s3cret")
+    containers.append(name)
+    wait_for(["docker", "exec", name, "redis-cli", "-a", "s3cret", "--no-auth-warning", "ping"])
+    assert sh("docker", "exec", name, "redis-cli", "-a", "s3cret", "--no-auth-warning", "ping").stdout.strip() == "PONG"
+    assert "NOAUTH" in sh("docker", "exec", name, "redis-cli", "ping", check=False).stdout
