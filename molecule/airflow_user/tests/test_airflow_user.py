@@ -1,27 +1,16 @@
 """Verify the airflow_user role on a real sandbox host."""
 
 import os
-import subprocess
 
 import pytest
 import testinfra.utils.ansible_runner
+from conftest import recap
 
 testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(
     os.environ["MOLECULE_INVENTORY_FILE"]
 ).get_hosts("all")
 BASE = "/opt/airflow"
 SUBDIRS = ["dags", "logs", "plugins", "config", "data"]
-SCENARIO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def run_converge(*extra_vars):
-    """Run this scenario's converge playbook with extra vars; return (rc, output)."""
-    cmd = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"],
-           os.path.join(SCENARIO_DIR, "converge.yml")]
-    for var in extra_vars:
-        cmd += ["-e", var]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    return proc.returncode, proc.stdout + proc.stderr
 
 
 class TestAccount:
@@ -79,14 +68,14 @@ def _accounts(host):
 class TestBadInput:
     """Each bad input fails with a clear message and changes nothing."""
 
-    def test_uid_clash_with_existing_account(self, host):
+    def test_uid_clash_with_existing_account(self, host, run_converge):
         before = _accounts(host)
         rc, out = run_converge("airflow_user_uid=50002")
         assert rc != 0
         assert "User 'airflow' already exists with UID 50000, not the requested 50002" in out
         assert _accounts(host) == before
 
-    def test_uid_held_by_another_user(self, host):
+    def test_uid_held_by_another_user(self, host, run_converge):
         before = _accounts(host)
         rc, out = run_converge("airflow_user_name=airflow2", "airflow_user_group=airflow2",
                                "airflow_user_gid=50003", "airflow_user_uid=51001")
@@ -95,7 +84,7 @@ class TestBadInput:
         assert _accounts(host) == before
         assert not host.file(f"{BASE}2").exists
 
-    def test_gid_held_by_another_group(self, host):
+    def test_gid_held_by_another_group(self, host, run_converge):
         before = _accounts(host)
         rc, out = run_converge("airflow_user_gid=51000")
         assert rc != 0
@@ -103,9 +92,15 @@ class TestBadInput:
         assert "GID 51000 is already held by group 'analysts'" in out
         assert _accounts(host) == before
 
-    def test_unknown_acl_user(self, host):
+    def test_unknown_acl_user(self, host, run_converge):
         before = _accounts(host)
         rc, out = run_converge('{"airflow_user_acl_users": ["nosuchuser"]}')
         assert rc != 0
         assert "airflow_user_acl_users names users that do not exist: nosuchuser" in out
         assert _accounts(host) == before
+
+
+def test_check_mode_changes_nothing(run_converge):
+    rc, out = run_converge(check=True)
+    assert rc == 0, out
+    assert " changed=0 " in recap(out), recap(out)

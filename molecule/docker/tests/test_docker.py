@@ -5,21 +5,12 @@ import os
 import subprocess
 
 import testinfra.utils.ansible_runner
+from conftest import recap
 
 testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(
     os.environ["MOLECULE_INVENTORY_FILE"]
 ).get_hosts("all")
 PROJECT = os.environ["MOLECULE_PROJECT_DIRECTORY"]
-SCENARIO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def run_converge(*extra_vars):
-    cmd = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"],
-           os.path.join(SCENARIO_DIR, "converge.yml")]
-    for var in extra_vars:
-        cmd += ["-e", var]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    return proc.returncode, proc.stdout + proc.stderr
 
 
 def load_test_image(name):
@@ -83,7 +74,7 @@ def _state(host):
             host.check_output("getent group docker"))
 
 
-def test_unknown_install_source_is_refused(host):
+def test_unknown_install_source_is_refused(host, run_converge):
     before = _state(host)
     rc, out = run_converge("docker_install_source=snap", '{"docker_daemon_options": {"debug": true}}')
     assert rc != 0
@@ -92,9 +83,15 @@ def test_unknown_install_source_is_refused(host):
     assert _state(host) == before
 
 
-def test_unknown_socket_user_is_refused(host):
+def test_unknown_socket_user_is_refused(host, run_converge):
     before = _state(host)
     rc, out = run_converge('{"docker_users": ["airflow", "ghost"]}')
     assert rc != 0
     assert "docker_users names users that do not exist: ghost" in out
     assert _state(host) == before
+
+
+def test_check_mode_changes_nothing(run_converge):
+    rc, out = run_converge(check=True)
+    assert rc == 0, out
+    assert " changed=0 " in recap(out), recap(out)
