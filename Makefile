@@ -6,9 +6,13 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 export ANSIBLE_FORCE_COLOR ?= 0
 SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml))))
 SANDBOX := tests/sandbox/sandbox.sh
-DEMO_HOSTS := sandbox-master sandbox-worker-1 sandbox-worker-2
+DEMO_MASTER := sandbox-master
+DEMO_WORKERS := sandbox-worker-1 sandbox-worker-2
+DEMO_HOSTS := $(DEMO_MASTER) $(DEMO_WORKERS)
+DEMO_UI_PORT ?= 8080
+SANDBOX_PLAYBOOK := ansible-playbook -i inventory/sandbox --vault-password-file inventory/sandbox/demo-vault-password
 
-.PHONY: help venv engine images images-test lint syntax molecule test demo demo-down clean
+.PHONY: help venv engine images images-test lint syntax molecule e2e test demo demo-down clean
 
 help:
 	@echo "make demo       start the local sandbox cluster and deploy to it"
@@ -49,15 +53,28 @@ syntax: venv
 molecule: venv images
 	for s in $(SCENARIOS); do molecule test -s $$s; done
 
-test: lint syntax images-test molecule
+# The multi-host end-to-end test: a fresh sandbox cluster, then the checks
+# in tests/e2e (REST API, logs across hosts, browser, a third worker, ...).
+e2e: venv images
+	tests/e2e/ensure-browser.sh
+	$(MAKE) demo-down
+	$(MAKE) demo
+	pytest -v tests/e2e
+	$(SANDBOX) destroy $(DEMO_HOSTS) sandbox-worker-3
+
+test: lint syntax images-test molecule e2e
 
 demo: venv images
-	$(SANDBOX) create $(DEMO_HOSTS)
-	ansible-playbook -i inventory/sandbox --flush-cache playbooks/site.yml
-	@echo "Sandbox hosts: $(DEMO_HOSTS) (shell: docker exec -it sandbox-master bash)"
+	SANDBOX_PUBLISH=127.0.0.1:$(DEMO_UI_PORT):8080 $(SANDBOX) create $(DEMO_MASTER)
+	$(SANDBOX) create $(DEMO_WORKERS)
+	$(SANDBOX_PLAYBOOK) --flush-cache playbooks/site.yml
+	@echo
+	@echo "Airflow UI and REST API: http://127.0.0.1:$(DEMO_UI_PORT)/  (user admin, password sandbox-demo-admin)"
+	@echo "Sandbox hosts: $(DEMO_HOSTS)  (a shell: docker exec -it sandbox-master bash)"
+	@echo "Redeploy DAGs: $(SANDBOX_PLAYBOOK) playbooks/deploy-dags.yml"
 
 demo-down:
-	$(SANDBOX) destroy $(DEMO_HOSTS)
+	$(SANDBOX) destroy $(DEMO_HOSTS) sandbox-worker-3
 
 clean: demo-down
 	rm -rf $(VENV) .cache

@@ -18,9 +18,10 @@ RUN apt-get update \
 ENV AIRFLOW_HOME=/opt/airflow PATH=/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     PIP_CERT=/etc/ssl/certs/ca-certificates.crt REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt \
     PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONUNBUFFERED=1
+COPY airflow-base-constraints.txt /tmp/constraints.txt
 USER 50000:0
 RUN python3 -m venv /opt/venv \
- && pip install -q "apache-airflow[${AIRFLOW_EXTRAS}]==${AIRFLOW_VERSION}" \
+ && pip install -q "apache-airflow[${AIRFLOW_EXTRAS}]==${AIRFLOW_VERSION}" -c /tmp/constraints.txt \
  && airflow version
 WORKDIR /opt/airflow
 EXPOSE 8080 8793

@@ -67,10 +67,11 @@ rootfs_tag() { echo "airflow-sandbox/rootfs:${SUITE}-$(printf '%s\n' "$SUITE min
 
 KINDS="host airflow-base postgres redis"
 
-# Files an image is built from: its Dockerfile and, if present, its entrypoint.
+# Files an image is built from: its Dockerfile and its KIND-* companions
+# (entrypoint, constraints).
 kind_files() {
   echo "$here/$1.Dockerfile"
-  [ ! -f "$here/$1-entrypoint.sh" ] || echo "$here/$1-entrypoint.sh"
+  find "$here" -maxdepth 1 -type f -name "$1-*" | sort
 }
 
 image_tag() {

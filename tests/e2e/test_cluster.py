@@ -1,0 +1,229 @@
+"""End-to-end test of the multi-host cluster, driven as an operator and a
+client would: playbooks against the sandbox inventory, then the Airflow REST
+API v2 and a real headless browser against the master's published port.
+
+Expects the sandbox cluster from `make demo` (make e2e brings it up first).
+Everything it talks to is on this machine: 127.0.0.1 and the sandbox
+containers it (or make demo) created.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import requests
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+SANDBOX = ROOT / "tests" / "sandbox" / "sandbox.sh"
+UI = f"http://127.0.0.1:{os.environ.get('DEMO_UI_PORT', '8080')}"
+ADMIN = ("admin", "sandbox-demo-admin")
+MASTER = "sandbox-master"
+WORKERS = ["sandbox-worker-1", "sandbox-worker-2"]
+NEW_WORKER = "sandbox-worker-3"
+PLAYBOOK = ["ansible-playbook", "--vault-password-file", str(ROOT / "inventory/sandbox/demo-vault-password")]
+EXPECTED_TOTALS = {"kim": 150, "lee": 80}
+
+
+def sh(*args, check=True, **kwargs):
+    proc = subprocess.run(args, capture_output=True, text=True, check=False, cwd=ROOT, **kwargs)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{' '.join(map(str, args))} failed ({proc.returncode}):\n{proc.stdout[-5000:]}\n{proc.stderr[-3000:]}")
+    return proc
+
+
+def recap(output):
+    """{host: {'ok': n, 'changed': n, ...}} from an ansible-playbook PLAY RECAP."""
+    result = {}
+    for line in output.rsplit("PLAY RECAP", 1)[-1].splitlines():
+        if ":" in line and "ok=" in line:
+            host, _, stats = line.partition(":")
+            result[host.strip()] = {k: int(v) for k, v in (s.split("=") for s in stats.split())}
+    return result
+
+
+def address(host):
+    """The host's address on the sandbox network: what Airflow records as the
+    task instance hostname (the master reaches the worker's log server there)."""
+    return sh("docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", host).stdout.strip()
+
+
+class Api:
+    def __init__(self):
+        resp = requests.post(f"{UI}/auth/token", json={"username": ADMIN[0], "password": ADMIN[1]}, timeout=30)
+        assert resp.status_code in (200, 201), resp.text
+        self.token = resp.json()["access_token"]
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {self.token}"
+
+    def __call__(self, method, path, **kwargs):
+        resp = self.session.request(method, f"{UI}/api/v2{path}", timeout=60, **kwargs)
+        assert resp.status_code < 300, f"{method} {path}: {resp.status_code} {resp.text[:500]}"
+        return resp.json() if resp.content else None
+
+    def wait_for_dag(self, dag_id, timeout=300):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.session.get(f"{UI}/api/v2/dags/{dag_id}", timeout=30).status_code == 200:
+                return
+            time.sleep(5)
+        raise AssertionError(f"DAG {dag_id} did not appear within {timeout}s")
+
+    def run_etl(self, timeout=600):
+        """Trigger one etl run and wait for it to end; return its run id."""
+        run = self("POST", "/dags/etl/dagRuns", json={"logical_date": None})
+        run_id = run["dag_run_id"]
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            state = self("GET", f"/dags/etl/dagRuns/{run_id}")["state"]
+            if state in ("success", "failed"):
+                assert state == "success", f"etl run {run_id} ended {state}: {self.task_instances(run_id)}"
+                return run_id
+            time.sleep(3)
+        raise AssertionError(f"etl run {run_id} did not finish within {timeout}s: {self.task_instances(run_id)}")
+
+    def task_instances(self, run_id):
+        return self("GET", f"/dags/etl/dagRuns/{run_id}/taskInstances")["task_instances"]
+
+
+@pytest.fixture(scope="module")
+def api():
+    deadline = time.time() + 300
+    while True:
+        try:
+            client = Api()
+            break
+        except (requests.ConnectionError, AssertionError):
+            if time.time() > deadline:
+                raise
+            time.sleep(5)
+    client.wait_for_dag("etl")
+    client("PATCH", "/dags/etl", json={"is_paused": False})
+    return client
+
+
+@pytest.fixture(scope="module")
+def runs_on_every_worker(api):
+    """etl runs until every worker host has run at least one task (bounded)."""
+    wanted = {address(w): w for w in WORKERS}
+    seen = {}
+    for _ in range(8):
+        run_id = api.run_etl()
+        for ti in api.task_instances(run_id):
+            seen.setdefault(ti["hostname"], (run_id, ti))
+        if set(wanted) <= set(seen):
+            break
+    return wanted, seen
+
+
+def test_second_site_run_changes_nothing():
+    out = sh(*PLAYBOOK, "-i", "inventory/sandbox", "playbooks/site.yml").stdout
+    stats = recap(out)
+    assert set(stats) == {MASTER, *WORKERS}, stats
+    assert all(s["changed"] == 0 for s in stats.values()), stats
+
+
+def test_env_identical_on_every_host_and_private():
+    sums = {h: sh("docker", "exec", h, "sha256sum", "/opt/airflow/.env").stdout.split()[0] for h in [MASTER, *WORKERS]}
+    assert len(set(sums.values())) == 1, sums
+    for h in [MASTER, *WORKERS]:
+        assert sh("docker", "exec", h, "stat", "-c", "%a %U", "/opt/airflow/.env").stdout.strip() == "600 root"
+
+
+def test_etl_run_passes_data_through_xcom(api):
+    run_id = api.run_etl()
+    xcom = {}
+    for task in ("extract", "transform", "load"):
+        entry = api("GET", f"/dags/etl/dagRuns/{run_id}/taskInstances/{task}/xcomEntries/return_value",
+                    params={"deserialize": "true"})
+        value = entry["value"]
+        xcom[task] = json.loads(value) if isinstance(value, str) and value[:1] in "[{" else value
+    assert [o["order_id"] for o in xcom["extract"]] == [1, 2, 3]
+    assert xcom["transform"] == EXPECTED_TOTALS
+    assert xcom["load"] == "loaded 2 customers: kim=150, lee=80"
+
+
+def test_tasks_run_on_worker_hosts_and_their_logs_are_readable(api, runs_on_every_worker):
+    wanted, seen = runs_on_every_worker
+    assert set(wanted) <= set(seen), f"task hostnames {sorted(seen)}, worker addresses {wanted}"
+    assert address(MASTER) not in seen, "a task ran on the master, which runs no worker here"
+    for addr, (run_id, ti) in ((a, seen[a]) for a in wanted):
+        log = api("GET", f"/dags/etl/dagRuns/{run_id}/taskInstances/{ti['task_id']}/logs/{ti['try_number']}")
+        text = json.dumps(log)
+        marker = {"extract": "extracted 3 orders", "transform": "transformed into totals",
+                  "load": "loading totals: kim=150, lee=80"}[ti["task_id"]]
+        assert marker in text, f"log of {ti['task_id']} from {wanted[addr]} ({addr}) lacks {marker!r}: {text[:2000]}"
+
+
+def test_ui_lists_the_dags_in_a_real_browser(api, tmp_path):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", f"--user-data-dir={tmp_path / 'chromium'}", "--window-size=1400,1000"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    try:
+        driver.set_page_load_timeout(60)
+        driver.get(f"{UI}/")
+        wait = WebDriverWait(driver, 60)
+        # the sign-in form of Airflow's simple auth manager
+        user = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "input[name='username'], input#username"))
+        user.send_keys(ADMIN[0])
+        driver.find_element(By.CSS_SELECTOR, "input[type='password']").send_keys(ADMIN[1])
+        driver.find_element(By.CSS_SELECTOR, "button[type='submit']").click()
+        wait.until(lambda d: "/login" not in d.current_url and "/auth/" not in d.current_url)
+        driver.get(f"{UI}/dags")
+        wait.until(lambda d: "api_ping" in d.find_element(By.TAG_NAME, "body").text
+                   and "etl" in d.find_element(By.TAG_NAME, "body").text)
+        driver.save_screenshot(str(ROOT / ".cache" / "e2e-dags-page.png"))
+    finally:
+        driver.quit()
+
+
+def test_a_third_worker_joins_with_one_command(api, tmp_path):
+    inventory = tmp_path / "inventory"
+    shutil.copytree(ROOT / "inventory" / "sandbox", inventory)
+    hosts = yaml.safe_load((inventory / "hosts.yml").read_text())
+    hosts["all"]["children"]["airflow"]["children"]["airflow_workers"]["hosts"][NEW_WORKER] = None
+    (inventory / "hosts.yml").write_text(yaml.safe_dump(hosts))
+    sh(str(SANDBOX), "create", NEW_WORKER)
+    # the one command of the README, against the inventory with the new line
+    out = sh(*PLAYBOOK, "-i", str(inventory), "playbooks/site.yml").stdout
+    stats = recap(out)
+    assert stats[NEW_WORKER]["changed"] > 0
+    assert stats[MASTER]["changed"] == 0, "adding a worker must not touch the master"
+    new_addr = address(NEW_WORKER)
+    for _ in range(10):
+        run_id = api.run_etl()
+        if any(ti["hostname"] == new_addr for ti in api.task_instances(run_id)):
+            return
+    pytest.fail(f"no etl task ran on {NEW_WORKER} ({new_addr}) in 10 runs")
+
+
+def test_recreating_the_masters_containers_keeps_history(api):
+    before = {r["dag_run_id"] for r in api("GET", "/dags/etl/dagRuns", params={"limit": 100})["dag_runs"]}
+    assert before
+    sh("docker", "exec", MASTER, "sh", "-c",
+       "cd /opt/airflow && docker compose up -d --force-recreate --wait --wait-timeout 600")
+    fresh = None
+    deadline = time.time() + 300
+    while fresh is None:
+        try:
+            fresh = Api()
+        except (requests.ConnectionError, AssertionError):
+            if time.time() > deadline:
+                raise
+            time.sleep(5)
+    after = {r["dag_run_id"] for r in fresh("GET", "/dags/etl/dagRuns", params={"limit": 100})["dag_runs"]}
+    assert before <= after
+    assert fresh.run_etl()
