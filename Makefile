@@ -10,7 +10,7 @@ DEMO_MASTER := sandbox-master
 DEMO_WORKERS := sandbox-worker-1 sandbox-worker-2
 DEMO_HOSTS := $(DEMO_MASTER) $(DEMO_WORKERS)
 DEMO_UI_PORT ?= 8080
-SANDBOX_PLAYBOOK := ansible-playbook -i inventory/sandbox --vault-password-file inventory/sandbox/demo-vault-password
+SANDBOX_PLAYBOOK := ansible-playbook -i inventory/sandbox --vault-password-file tests/sandbox/demo-vault-password
 
 .PHONY: help venv engine images images-test lint syntax molecule e2e test demo demo-down clean
 
@@ -45,9 +45,8 @@ lint: venv
 
 syntax: venv
 	for p in playbooks/*.yml; do \
-	  for i in inventory/production inventory/sandbox; do \
-	    ansible-playbook --syntax-check -i $$i $$p; \
-	  done; \
+	  ansible-playbook --syntax-check -i inventory/production $$p; \
+	  $(SANDBOX_PLAYBOOK) --syntax-check $$p; \
 	done
 
 molecule: venv images

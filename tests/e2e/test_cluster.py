@@ -25,7 +25,7 @@ ADMIN = ("admin", "sandbox-demo-admin")
 MASTER = "sandbox-master"
 WORKERS = ["sandbox-worker-1", "sandbox-worker-2"]
 NEW_WORKER = "sandbox-worker-3"
-PLAYBOOK = ["ansible-playbook", "--vault-password-file", str(ROOT / "inventory/sandbox/demo-vault-password")]
+PLAYBOOK = ["ansible-playbook", "--vault-password-file", str(ROOT / "tests/sandbox/demo-vault-password")]
 EXPECTED_TOTALS = {"kim": 150, "lee": 80}
 
 
