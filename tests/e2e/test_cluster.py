@@ -27,6 +27,9 @@ WORKERS = ["sandbox-worker-1", "sandbox-worker-2"]
 NEW_WORKER = "sandbox-worker-3"
 PLAYBOOK = ["ansible-playbook", "--vault-password-file", str(ROOT / "tests/sandbox/demo-vault-password")]
 EXPECTED_TOTALS = {"kim": 150, "lee": 80}
+# the sandbox vault's demo values: they must never show up in playbook output
+DEMO_SECRETS = ["sandbox-demo-api-secret-key", "sandbox-demo-jwt-secret", "sandbox-demo-postgres",
+                "sandbox-demo-redis", "sandbox-demo-admin", "sandboxdemoAAAA"]
 
 
 def sh(*args, check=True, **kwargs):
@@ -120,11 +123,35 @@ def runs_on_every_worker(api):
     return wanted, seen
 
 
-def test_second_site_run_changes_nothing():
-    out = sh(*PLAYBOOK, "-i", "inventory/sandbox", "playbooks/site.yml").stdout
-    stats = recap(out)
+def test_second_site_run_changes_nothing_and_prints_no_secret():
+    proc = sh(*PLAYBOOK, "-i", "inventory/sandbox", "-v", "playbooks/site.yml")
+    stats = recap(proc.stdout)
     assert set(stats) == {MASTER, *WORKERS}, stats
     assert all(s["changed"] == 0 for s in stats.values()), stats
+    leaked = [secret for secret in DEMO_SECRETS if secret in proc.stdout + proc.stderr]
+    assert not leaked, f"secrets in the playbook output: {leaked}"
+
+
+def _stack_files():
+    return {h: sh("docker", "exec", h, "sh", "-c", "sha256sum /opt/airflow/.env /opt/airflow/compose.yml").stdout
+            for h in [MASTER, *WORKERS]}
+
+
+@pytest.mark.parametrize("extra, message", [
+    # what the production inventory gets: demo secrets are refused there
+    ('{"airflow_stack_allow_demo_secrets": false}', "airflow_stack_jwt_secret is a demo or placeholder value"),
+    ("vault_airflow_jwt_secret=", "airflow_stack_jwt_secret is not set"),
+    ("vault_airflow_redis_password=p@ss:word", "airflow_stack_redis_password may only hold letters"),
+])
+def test_preflight_refuses_bad_secrets_before_any_change(extra, message):
+    before = _stack_files()
+    proc = sh(*PLAYBOOK, "-i", "inventory/sandbox", "-e", extra, "playbooks/site.yml", check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert message in out and "Nothing was changed" in out, out[-3000:]
+    assert all(s["changed"] == 0 for s in recap(proc.stdout).values())
+    assert not [secret for secret in DEMO_SECRETS if secret in out]
+    assert _stack_files() == before
 
 
 def test_env_identical_on_every_host_and_private():
