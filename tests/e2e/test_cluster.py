@@ -76,21 +76,24 @@ class Api:
             time.sleep(5)
         raise AssertionError(f"DAG {dag_id} did not appear within {timeout}s")
 
-    def run_etl(self, timeout=600):
-        """Trigger one etl run and wait for it to end; return its run id."""
-        run = self("POST", "/dags/etl/dagRuns", json={"logical_date": None})
+    def run_dag(self, dag_id, timeout=600):
+        """Trigger one run of dag_id and wait for it to end; return its run id."""
+        run = self("POST", f"/dags/{dag_id}/dagRuns", json={"logical_date": None})
         run_id = run["dag_run_id"]
         deadline = time.time() + timeout
         while time.time() < deadline:
-            state = self("GET", f"/dags/etl/dagRuns/{run_id}")["state"]
+            state = self("GET", f"/dags/{dag_id}/dagRuns/{run_id}")["state"]
             if state in ("success", "failed"):
-                assert state == "success", f"etl run {run_id} ended {state}: {self.task_instances(run_id)}"
+                assert state == "success", f"{dag_id} run {run_id} ended {state}: {self.task_instances(run_id, dag_id)}"
                 return run_id
             time.sleep(3)
-        raise AssertionError(f"etl run {run_id} did not finish within {timeout}s: {self.task_instances(run_id)}")
+        raise AssertionError(f"{dag_id} run {run_id} did not finish within {timeout}s: {self.task_instances(run_id, dag_id)}")
 
-    def task_instances(self, run_id):
-        return self("GET", f"/dags/etl/dagRuns/{run_id}/taskInstances")["task_instances"]
+    def run_etl(self, timeout=600):
+        return self.run_dag("etl", timeout)
+
+    def task_instances(self, run_id, dag_id="etl"):
+        return self("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances")["task_instances"]
 
 
 @pytest.fixture(scope="module")
@@ -154,6 +157,26 @@ def test_preflight_refuses_bad_secrets_before_any_change(extra, message):
     assert _stack_files() == before
 
 
+def test_a_setting_that_differs_between_hosts_is_refused(tmp_path):
+    """No setting may quietly differ between hosts: a host_vars file that gives
+    one worker its own secret and Airflow setting stops the run up front."""
+    inventory = tmp_path / "inventory"
+    shutil.copytree(ROOT / "inventory" / "sandbox", inventory)
+    (inventory / "host_vars").mkdir()
+    (inventory / "host_vars" / f"{WORKERS[1]}.yml").write_text(
+        "vault_airflow_jwt_secret: sandbox-demo-other-jwt\n"
+        "airflow_stack_extra_env: {AIRFLOW__CORE__PARALLELISM: '8'}\n")
+    before = _stack_files()
+    proc = sh(*PLAYBOOK, "-i", str(inventory), "playbooks/site.yml", check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert f"on {WORKERS[1]}: airflow_stack_jwt_secret, airflow_stack_extra_env;" in out, out[-3000:]
+    assert "Nothing was changed" in out
+    assert all(s["changed"] == 0 for s in recap(proc.stdout).values())
+    assert not [secret for secret in DEMO_SECRETS + ["sandbox-demo-other-jwt"] if secret in out]
+    assert _stack_files() == before
+
+
 def test_env_identical_on_every_host_and_private():
     sums = {h: sh("docker", "exec", h, "sha256sum", "/opt/airflow/.env").stdout.split()[0] for h in [MASTER, *WORKERS]}
     assert len(set(sums.values())) == 1, sums
@@ -163,12 +186,7 @@ def test_env_identical_on_every_host_and_private():
 
 def test_etl_run_passes_data_through_xcom(api):
     run_id = api.run_etl()
-    xcom = {}
-    for task in ("extract", "transform", "load"):
-        entry = api("GET", f"/dags/etl/dagRuns/{run_id}/taskInstances/{task}/xcomEntries/return_value",
-                    params={"deserialize": "true"})
-        value = entry["value"]
-        xcom[task] = json.loads(value) if isinstance(value, str) and value[:1] in "[{" else value
+    xcom = {task: _xcom(api, "etl", run_id, task) for task in ("extract", "transform", "load")}
     assert [o["order_id"] for o in xcom["extract"]] == [1, 2, 3]
     assert xcom["transform"] == EXPECTED_TOTALS
     assert xcom["load"] == "loaded 2 customers: kim=150, lee=80"
@@ -184,6 +202,123 @@ def test_tasks_run_on_worker_hosts_and_their_logs_are_readable(api, runs_on_ever
         marker = {"extract": "extracted 3 orders", "transform": "transformed into totals",
                   "load": "loading totals: kim=150, lee=80"}[ti["task_id"]]
         assert marker in text, f"log of {ti['task_id']} from {wanted[addr]} ({addr}) lacks {marker!r}: {text[:2000]}"
+
+
+def _xcom(api, dag_id, run_id, task_id):
+    entry = api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/return_value",
+                params={"deserialize": "true"})
+    value = entry["value"]
+    return json.loads(value) if isinstance(value, str) and value[:1] in "[{" else value
+
+
+def _dag_folders():
+    """Each host's DAG folder: where `current` points and which releases it keeps."""
+    return {h: sh("docker", "exec", h, "sh", "-c",
+                  "readlink /opt/airflow/dags/current; ls /opt/airflow/dags/releases").stdout
+            for h in [MASTER, *WORKERS]}
+
+
+def _copy_of_dags(tmp_path):
+    dags = tmp_path / "dags"
+    shutil.copytree(ROOT / "dags", dags, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return dags
+
+
+def test_a_dag_import_error_stops_the_deploy_and_ships_nothing(tmp_path):
+    dags = _copy_of_dags(tmp_path)
+    # a DAG file (Airflow only parses files that mention "airflow" and "dag")
+    # whose import fails, as one with a missing requirement would
+    (dags / "broken.py").write_text("from airflow.sdk import dag\nimport no_such_module_for_the_check\n")
+    before = _dag_folders()
+    proc = sh(*PLAYBOOK, "-i", "inventory/sandbox", "-e", f"airflow_dags_src={dags}",
+              "playbooks/deploy-dags.yml", check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "DAG import check failed; nothing was shipped" in out, out[-3000:]
+    assert "broken.py" in out and "no_such_module_for_the_check" in out, out[-3000:]
+    assert _dag_folders() == before
+
+
+PROBE_DAG = '''
+import pendulum
+from airflow.sdk import dag, task
+
+
+@dag(dag_id="deploy_probe", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"), catchup=False)
+def deploy_probe():
+    @task
+    def probe() -> str:
+        return "shipped"
+
+    probe()
+
+
+deploy_probe()
+'''
+
+
+def test_check_mode_reports_a_dag_change_and_ships_nothing(tmp_path):
+    """site.yml --check on the running cluster: the new DAG release shows up as a
+    change on every host (after the import check), and nothing is touched."""
+    dags = _copy_of_dags(tmp_path)
+    (dags / "deploy_probe.py").write_text(PROBE_DAG)
+    before, stacks = _dag_folders(), _stack_files()
+    proc = sh(*PLAYBOOK, "-i", "inventory/sandbox", "--check", "-e", f"airflow_dags_src={dags}", "playbooks/site.yml")
+    stats = recap(proc.stdout)
+    assert set(stats) == {MASTER, *WORKERS} and all(s["changed"] > 0 for s in stats.values()), stats
+    assert "DAGs found: api_ping, deploy_probe, etl" in proc.stdout
+    assert _dag_folders() == before and _stack_files() == stacks
+
+
+def test_deploy_dags_ships_a_new_dag_to_every_host(api, tmp_path):
+    dags = _copy_of_dags(tmp_path)
+    (dags / "deploy_probe.py").write_text(PROBE_DAG)
+    original = _dag_folders()
+    try:
+        sh(*PLAYBOOK, "-i", "inventory/sandbox", "-e", f"airflow_dags_src={dags}", "playbooks/deploy-dags.yml")
+        current = {h: folder.splitlines()[0] for h, folder in _dag_folders().items()}
+        assert len(set(current.values())) == 1, current
+        assert set(current.values()) != {folder.splitlines()[0] for folder in original.values()}
+        assert next(iter(current.values())).startswith("releases/")
+        for h in [MASTER, *WORKERS]:
+            owner = sh("docker", "exec", h, "stat", "-c", "%U:%G", "/opt/airflow/dags/current/deploy_probe.py")
+            assert owner.stdout.strip() == "airflow:airflow"
+        # the scheduler sees it, and a worker host runs it from its own copy
+        api.wait_for_dag("deploy_probe")
+        api("PATCH", "/dags/deploy_probe", json={"is_paused": False})
+        run_id = api.run_dag("deploy_probe")
+        assert _xcom(api, "deploy_probe", run_id, "probe") == "shipped"
+    finally:
+        sh(*PLAYBOOK, "-i", "inventory/sandbox", "playbooks/deploy-dags.yml")
+    assert {h: f.splitlines()[0] for h, f in _dag_folders().items()} == \
+        {h: f.splitlines()[0] for h, f in original.items()}
+
+
+def test_api_ping_calls_the_sample_api_on_its_docker_host(api):
+    """api_ping's default URL, host.docker.internal:8000, is the worker's own
+    host: run the sample API there, as the README says, and ping it."""
+    for w in WORKERS:
+        sh("docker", "cp", str(ROOT / "files" / "sample-api" / "sample_api.py"), f"{w}:/usr/local/bin/sample_api.py")
+        sh("docker", "exec", "-d", w, "sh", "-c",
+           "echo $$ > /run/sample-api.pid; exec python3 /usr/local/bin/sample_api.py --port 8000")
+        sh("docker", "exec", w, "python3", "-c",
+           "import time, urllib.request\n"
+           "for _ in range(50):\n"
+           "    try:\n"
+           "        urllib.request.urlopen('http://127.0.0.1:8000/', timeout=2); break\n"
+           "    except OSError:\n"
+           "        time.sleep(0.2)\n"
+           "else:\n"
+           "    raise SystemExit('sample API did not start')\n")
+    try:
+        api("PATCH", "/dags/api_ping", json={"is_paused": False})
+        run_id = api.run_dag("api_ping", timeout=300)
+        result = _xcom(api, "api_ping", run_id, "ping")
+        assert result["status"] == 200 and result["body"]["status"] == "ok", result
+    finally:
+        api("PATCH", "/dags/api_ping", json={"is_paused": True})
+        for w in WORKERS:
+            sh("docker", "exec", w, "sh", "-c", "kill $(cat /run/sample-api.pid)", check=False)
 
 
 def test_ui_lists_the_dags_in_a_real_browser(api, tmp_path):
@@ -235,6 +370,22 @@ def test_a_third_worker_joins_with_one_command(api, tmp_path):
         if any(ti["hostname"] == new_addr for ti in api.task_instances(run_id)):
             return
     pytest.fail(f"no etl task ran on {NEW_WORKER} ({new_addr}) in 10 runs")
+
+
+def test_a_stack_that_does_not_become_healthy_fails_with_its_logs():
+    """A worker that is not healthy in time fails the run with its state and
+    logs; the same command without the cause then repairs it."""
+    limit = f"{MASTER},{WORKERS[0]}"
+    proc = sh(*PLAYBOOK, "-i", "inventory/sandbox", "--limit", limit, "-e",
+              '{"airflow_stack_worker_concurrency": 3, "airflow_stack_wait_timeout": 5}',
+              "playbooks/site.yml", check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert f"The Airflow stack on {WORKERS[0]} did not become healthy" in out, out[-3000:]
+    assert "----- worker (last 40 lines)" in out, out[-3000:]
+    assert not [secret for secret in DEMO_SECRETS if secret in out]
+    stats = recap(sh(*PLAYBOOK, "-i", "inventory/sandbox", "--limit", limit, "playbooks/site.yml").stdout)
+    assert stats[WORKERS[0]]["changed"] > 0 and stats[MASTER]["changed"] == 0, stats
 
 
 def test_recreating_the_masters_containers_keeps_history(api):

@@ -7,5 +7,5 @@ from airflow.dag_processing.dagbag import DagBag
 bag = DagBag(dag_folder=sys.argv[1])
 for path, err in sorted(bag.import_errors.items()):
     print(f"IMPORT ERROR in {path}:\n{err}")
-print(f"DAGs found: {sorted(bag.dag_ids)}")
+print(f"DAGs found: {', '.join(sorted(bag.dag_ids)) or 'none'}")
 sys.exit(1 if bag.import_errors or not bag.dag_ids else 0)
