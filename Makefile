@@ -17,8 +17,8 @@ SANDBOX_PLAYBOOK := ansible-playbook -i inventory/sandbox --vault-password-file 
 help:
 	@echo "make demo       start the local sandbox cluster and deploy to it"
 	@echo "make demo-down  remove the sandbox cluster"
-	@echo "make test       every check: yamllint, ansible-lint, syntax, sandbox images, molecule scenarios"
-	@echo "                (one scenario: make molecule SCENARIOS=docker)"
+	@echo "make test       every check: yamllint, ansible-lint, syntax, sandbox images, molecule scenarios, end-to-end test"
+	@echo "                (one scenario: make molecule SCENARIOS=docker; only the end-to-end test: make e2e)"
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt

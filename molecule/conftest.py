@@ -17,7 +17,9 @@ def _run_converge(*extra_vars, check=False, limit=None):
         cmd += ["--limit", limit]
     for var in extra_vars:
         cmd += ["-e", var]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    # plain text, whatever molecule set: the tests read the recap
+    env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     return proc.returncode, proc.stdout + proc.stderr
 
 
