@@ -10,6 +10,7 @@ DEMO_MASTER := sandbox-master
 DEMO_WORKERS := sandbox-worker-1 sandbox-worker-2
 DEMO_HOSTS := $(DEMO_MASTER) $(DEMO_WORKERS)
 DEMO_UI_PORT ?= 8080
+DEMO_FLOWER_PORT ?= 5555
 SANDBOX_PLAYBOOK := ansible-playbook -i inventory/sandbox --vault-password-file tests/sandbox/demo-vault-password
 
 .PHONY: help venv engine images images-test lint syntax molecule e2e test demo demo-down clean
@@ -64,11 +65,12 @@ e2e: venv images
 test: lint syntax images-test molecule e2e
 
 demo: venv images
-	SANDBOX_PUBLISH=127.0.0.1:$(DEMO_UI_PORT):8080 $(SANDBOX) create $(DEMO_MASTER)
+	SANDBOX_PUBLISH="127.0.0.1:$(DEMO_UI_PORT):8080 127.0.0.1:$(DEMO_FLOWER_PORT):5555" $(SANDBOX) create $(DEMO_MASTER)
 	$(SANDBOX) create $(DEMO_WORKERS)
 	$(SANDBOX_PLAYBOOK) --flush-cache playbooks/site.yml
 	@echo
 	@echo "Airflow UI and REST API: http://127.0.0.1:$(DEMO_UI_PORT)/  (user admin, password sandbox-demo-admin)"
+	@echo "Flower (Celery workers): http://127.0.0.1:$(DEMO_FLOWER_PORT)/  (same user and password)"
 	@echo "Sandbox hosts: $(DEMO_HOSTS)  (a shell: docker exec -it sandbox-master bash)"
 	@echo "Redeploy DAGs: $(SANDBOX_PLAYBOOK) playbooks/deploy-dags.yml"
 

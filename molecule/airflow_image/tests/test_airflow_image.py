@@ -12,6 +12,8 @@ testinfra_hosts = testinfra.utils.ansible_runner.AnsibleRunner(
 ).get_hosts("all")
 NAME = "molecule/airflow"
 REGISTRY = "127.0.0.1:5000"
+# TEST FIXTURE account of the loopback registry (molecule.yml, prepare.yml)
+USER, PASSWORD = "puller", "molecule-registry-pass"
 
 
 def _refs(host, name):
@@ -68,6 +70,8 @@ def _images(host):
     ("airflow_image_source=rsync", "airflow_image_source is 'rsync'; it must be build, pull or ship."),
     ("airflow_image_source=pull", "airflow_image_source: pull needs airflow_image_registry."),
     ("airflow_image_awscli_source=bundle", "airflow_image_awscli_source: bundle needs airflow_image_awscli_bundle"),
+    ("airflow_image_registry_username=puller",
+     "airflow_image_registry_username and airflow_image_registry_password go together"),
 ])
 def test_bad_input_is_refused_before_any_change(host, run_converge, extra, message):
     before = _images(host)
@@ -77,19 +81,28 @@ def test_bad_input_is_refused_before_any_change(host, run_converge, extra, messa
     assert _images(host) == before
 
 
-def test_pull_from_a_registry(host, ref, run_converge):
-    """Push the built image to the host's own registry, drop the local copy of
-    the registry's name, then let the role pull it back (and again: no change)."""
+def test_pull_from_a_registry_that_asks_for_a_login(host, ref, run_converge):
+    """Push the built image to the host's own registry (it asks for an
+    account), drop the local copy of the registry's name, then let the role log
+    in and pull it back (and again: no change)."""
     tag = ref.split(":", 1)[1]
     pulled = f"{REGISTRY}/{NAME}:{tag}"
+    host.check_output(f"echo {PASSWORD} | docker login -u {USER} --password-stdin {REGISTRY}")
     host.check_output(f"docker tag {ref} {pulled} && docker push -q {pulled} && docker rmi {pulled}")
+    host.check_output(f"docker logout {REGISTRY}")
     assert pulled not in _refs(host, f"{REGISTRY}/{NAME}")
-    extra = ("airflow_image_source=pull", f"airflow_image_registry={REGISTRY}")
-    rc, out = run_converge(*extra)
+    pull = ("airflow_image_source=pull", f"airflow_image_registry={REGISTRY}")
+    # the registry really asks: without the account the pull fails
+    rc, out = run_converge(*pull)
+    assert rc != 0 and pulled not in _refs(host, f"{REGISTRY}/{NAME}"), out[-2000:]
+    login = (f"airflow_image_registry_username={USER}", f"airflow_image_registry_password={PASSWORD}")
+    rc, out = run_converge(*pull, *login)
     assert rc == 0, out[-3000:]
-    assert " changed=1 " in recap(out), recap(out)
+    assert " changed=2 " in recap(out), recap(out)  # the login and the pull
+    assert PASSWORD not in out
+    assert host.file("/root/.docker/config.json").mode == 0o600
     assert _refs(host, f"{REGISTRY}/{NAME}") == [pulled]
-    rc, out = run_converge(*extra)
+    rc, out = run_converge(*pull, *login)
     assert rc == 0 and " changed=0 " in recap(out), recap(out)
 
 
