@@ -95,6 +95,13 @@ class Api:
     def task_instances(self, run_id, dag_id="etl"):
         return self("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances")["task_instances"]
 
+    def xcom(self, dag_id, run_id, task_id):
+        """A task's return value (deserialized; JSON strings decoded)."""
+        entry = self("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/return_value",
+                     params={"deserialize": "true"})
+        value = entry["value"]
+        return json.loads(value) if isinstance(value, str) and value[:1] in "[{" else value
+
 
 @pytest.fixture(scope="module")
 def api():
@@ -135,6 +142,13 @@ def test_second_site_run_changes_nothing_and_prints_no_secret():
     assert not leaked, f"secrets in the playbook output: {leaked}"
 
 
+def _copy_of_inventory(tmp_path):
+    """A copy of the sandbox inventory that a test may change."""
+    inventory = tmp_path / "inventory"
+    shutil.copytree(ROOT / "inventory" / "sandbox", inventory)
+    return inventory
+
+
 def _stack_files():
     return {h: sh("docker", "exec", h, "sh", "-c", "sha256sum /opt/airflow/.env /opt/airflow/compose.yml").stdout
             for h in [MASTER, *WORKERS]}
@@ -160,8 +174,7 @@ def test_preflight_refuses_bad_secrets_before_any_change(extra, message):
 def test_a_setting_that_differs_between_hosts_is_refused(tmp_path):
     """No setting may quietly differ between hosts: a host_vars file that gives
     one worker its own secret and Airflow setting stops the run up front."""
-    inventory = tmp_path / "inventory"
-    shutil.copytree(ROOT / "inventory" / "sandbox", inventory)
+    inventory = _copy_of_inventory(tmp_path)
     (inventory / "host_vars").mkdir(exist_ok=True)
     (inventory / "host_vars" / f"{WORKERS[1]}.yml").write_text(
         "vault_airflow_jwt_secret: sandbox-demo-other-jwt\n"
@@ -186,7 +199,7 @@ def test_env_identical_on_every_host_and_private():
 
 def test_etl_run_passes_data_through_xcom(api):
     run_id = api.run_etl()
-    xcom = {task: _xcom(api, "etl", run_id, task) for task in ("extract", "transform", "load")}
+    xcom = {task: api.xcom("etl", run_id, task) for task in ("extract", "transform", "load")}
     assert [o["order_id"] for o in xcom["extract"]] == [1, 2, 3]
     assert xcom["transform"] == EXPECTED_TOTALS
     assert xcom["load"] == "loaded 2 customers: kim=150, lee=80"
@@ -221,18 +234,15 @@ def test_flower_sees_every_worker_and_asks_for_the_admin_account(api):
     pytest.fail(f"Flower shows these workers online: {sorted(online)}")
 
 
-def _xcom(api, dag_id, run_id, task_id):
-    entry = api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/return_value",
-                params={"deserialize": "true"})
-    value = entry["value"]
-    return json.loads(value) if isinstance(value, str) and value[:1] in "[{" else value
-
-
 def _dag_folders():
     """Each host's DAG folder: where `current` points and which releases it keeps."""
     return {h: sh("docker", "exec", h, "sh", "-c",
                   "readlink /opt/airflow/dags/current; ls /opt/airflow/dags/releases").stdout
             for h in [MASTER, *WORKERS]}
+
+
+def _current_releases():
+    return {h: folder.splitlines()[0] for h, folder in _dag_folders().items()}
 
 
 def _copy_of_dags(tmp_path):
@@ -295,12 +305,12 @@ def test_check_mode_reports_a_dag_change_and_ships_nothing(tmp_path):
 def test_deploy_dags_ships_a_new_dag_to_every_host(api, tmp_path):
     dags = _copy_of_dags(tmp_path)
     (dags / "deploy_probe.py").write_text(PROBE_DAG)
-    original = _dag_folders()
+    original = _current_releases()
     try:
         sh(*PLAYBOOK, "-i", "inventory/sandbox", "-e", f"airflow_dags_src={dags}", "playbooks/deploy-dags.yml")
-        current = {h: folder.splitlines()[0] for h, folder in _dag_folders().items()}
+        current = _current_releases()
         assert len(set(current.values())) == 1, current
-        assert set(current.values()) != {folder.splitlines()[0] for folder in original.values()}
+        assert set(current.values()) != set(original.values())
         assert next(iter(current.values())).startswith("releases/")
         for h in [MASTER, *WORKERS]:
             owner = sh("docker", "exec", h, "stat", "-c", "%U:%G", "/opt/airflow/dags/current/deploy_probe.py")
@@ -309,7 +319,7 @@ def test_deploy_dags_ships_a_new_dag_to_every_host(api, tmp_path):
         api.wait_for_dag("deploy_probe")
         api("PATCH", "/dags/deploy_probe", json={"is_paused": False})
         run_id = api.run_dag("deploy_probe")
-        assert _xcom(api, "deploy_probe", run_id, "probe") == "shipped"
+        assert api.xcom("deploy_probe", run_id, "probe") == "shipped"
         # the master's optional local worker serves the `master` queue (sandbox host_vars)
         ti = {t["task_id"]: t for t in api.task_instances(run_id, "deploy_probe")}["on_master"]
         assert ti["hostname"] == address(MASTER), ti
@@ -317,8 +327,7 @@ def test_deploy_dags_ships_a_new_dag_to_every_host(api, tmp_path):
         assert "ran on the master's own worker" in log, log[:2000]
     finally:
         sh(*PLAYBOOK, "-i", "inventory/sandbox", "playbooks/deploy-dags.yml")
-    assert {h: f.splitlines()[0] for h, f in _dag_folders().items()} == \
-        {h: f.splitlines()[0] for h, f in original.items()}
+    assert _current_releases() == original
 
 
 def test_api_ping_calls_the_sample_api_on_its_docker_host(api):
@@ -340,7 +349,7 @@ def test_api_ping_calls_the_sample_api_on_its_docker_host(api):
     try:
         api("PATCH", "/dags/api_ping", json={"is_paused": False})
         run_id = api.run_dag("api_ping", timeout=300)
-        result = _xcom(api, "api_ping", run_id, "ping")
+        result = api.xcom("api_ping", run_id, "ping")
         assert result["status"] == 200 and result["body"]["status"] == "ok", result
     finally:
         api("PATCH", "/dags/api_ping", json={"is_paused": True})
@@ -380,8 +389,7 @@ def test_ui_lists_the_dags_in_a_real_browser(api, tmp_path):
 
 
 def test_a_third_worker_joins_with_one_command(api, tmp_path):
-    inventory = tmp_path / "inventory"
-    shutil.copytree(ROOT / "inventory" / "sandbox", inventory)
+    inventory = _copy_of_inventory(tmp_path)
     hosts = yaml.safe_load((inventory / "hosts.yml").read_text())
     hosts["all"]["children"]["airflow"]["children"]["airflow_workers"]["hosts"][NEW_WORKER] = None
     (inventory / "hosts.yml").write_text(yaml.safe_dump(hosts))
@@ -409,8 +417,7 @@ def test_a_third_worker_joins_with_one_command(api, tmp_path):
 def test_a_stack_that_does_not_become_healthy_fails_with_its_logs(tmp_path):
     """A worker that is not healthy in time fails the run with its state and
     logs; the same command without the cause then repairs it."""
-    inventory = tmp_path / "inventory"
-    shutil.copytree(ROOT / "inventory" / "sandbox", inventory)
+    inventory = _copy_of_inventory(tmp_path)
     # one worker gets a new setting (so it is recreated) and no time to start
     (inventory / "host_vars" / f"{WORKERS[0]}.yml").write_text(
         "airflow_stack_worker_concurrency: 3\nairflow_stack_wait_timeout: 5\n")
