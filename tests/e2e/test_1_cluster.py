@@ -8,133 +8,20 @@ containers it (or make demo) created.
 """
 
 import json
-import os
 import shutil
-import subprocess
 import time
-from pathlib import Path
 
 import pytest
 import requests
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
-SANDBOX = ROOT / "tests" / "sandbox" / "sandbox.sh"
-UI = f"http://127.0.0.1:{os.environ.get('DEMO_UI_PORT', '8080')}"
-ADMIN = ("admin", "sandbox-demo-admin")
-MASTER = "sandbox-master"
-WORKERS = ["sandbox-worker-1", "sandbox-worker-2"]
-NEW_WORKER = "sandbox-worker-3"
-PLAYBOOK = ["ansible-playbook", "--vault-password-file", str(ROOT / "tests/sandbox/demo-vault-password")]
-EXPECTED_TOTALS = {"kim": 150, "lee": 80}
-# the sandbox vault's demo values: they must never show up in playbook output
-DEMO_SECRETS = ["sandbox-demo-api-secret-key", "sandbox-demo-jwt-secret", "sandbox-demo-postgres",
-                "sandbox-demo-redis", "sandbox-demo-admin", "sandboxdemoAAAA"]
-
-
-def sh(*args, check=True, **kwargs):
-    proc = subprocess.run(args, capture_output=True, text=True, check=False, cwd=ROOT, **kwargs)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"{' '.join(map(str, args))} failed ({proc.returncode}):\n{proc.stdout[-5000:]}\n{proc.stderr[-3000:]}")
-    return proc
-
-
-def recap(output):
-    """{host: {'ok': n, 'changed': n, ...}} from an ansible-playbook PLAY RECAP."""
-    result = {}
-    for line in output.rsplit("PLAY RECAP", 1)[-1].splitlines():
-        if ":" in line and "ok=" in line:
-            host, _, stats = line.partition(":")
-            result[host.strip()] = {k: int(v) for k, v in (s.split("=") for s in stats.split())}
-    return result
-
-
-def address(host):
-    """The host's address on the sandbox network: what Airflow records as the
-    task instance hostname (the master reaches the worker's log server there)."""
-    return sh("docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", host).stdout.strip()
-
-
-class Api:
-    def __init__(self):
-        resp = requests.post(f"{UI}/auth/token", json={"username": ADMIN[0], "password": ADMIN[1]}, timeout=30)
-        assert resp.status_code in (200, 201), resp.text
-        self.token = resp.json()["access_token"]
-        self.session = requests.Session()
-        self.session.headers["Authorization"] = f"Bearer {self.token}"
-
-    def __call__(self, method, path, **kwargs):
-        resp = self.session.request(method, f"{UI}/api/v2{path}", timeout=60, **kwargs)
-        assert resp.status_code < 300, f"{method} {path}: {resp.status_code} {resp.text[:500]}"
-        return resp.json() if resp.content else None
-
-    def wait_for_dag(self, dag_id, timeout=300):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.session.get(f"{UI}/api/v2/dags/{dag_id}", timeout=30).status_code == 200:
-                return
-            time.sleep(5)
-        raise AssertionError(f"DAG {dag_id} did not appear within {timeout}s")
-
-    def run_dag(self, dag_id, timeout=600):
-        """Trigger one run of dag_id and wait for it to end; return its run id."""
-        run = self("POST", f"/dags/{dag_id}/dagRuns", json={"logical_date": None})
-        run_id = run["dag_run_id"]
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            state = self("GET", f"/dags/{dag_id}/dagRuns/{run_id}")["state"]
-            if state in ("success", "failed"):
-                assert state == "success", f"{dag_id} run {run_id} ended {state}: {self.task_instances(run_id, dag_id)}"
-                return run_id
-            time.sleep(3)
-        raise AssertionError(f"{dag_id} run {run_id} did not finish within {timeout}s: {self.task_instances(run_id, dag_id)}")
-
-    def run_etl(self, timeout=600):
-        return self.run_dag("etl", timeout)
-
-    def task_instances(self, run_id, dag_id="etl"):
-        return self("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances")["task_instances"]
-
-    def xcom(self, dag_id, run_id, task_id):
-        """A task's return value (deserialized; JSON strings decoded)."""
-        entry = self("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/return_value",
-                     params={"deserialize": "true"})
-        value = entry["value"]
-        return json.loads(value) if isinstance(value, str) and value[:1] in "[{" else value
-
-
-@pytest.fixture(scope="module")
-def api():
-    deadline = time.time() + 300
-    while True:
-        try:
-            client = Api()
-            break
-        except (requests.ConnectionError, AssertionError):
-            if time.time() > deadline:
-                raise
-            time.sleep(5)
-    client.wait_for_dag("etl")
-    client("PATCH", "/dags/etl", json={"is_paused": False})
-    return client
-
-
-@pytest.fixture(scope="module")
-def runs_on_every_worker(api):
-    """etl runs until every worker host has run at least one task (bounded)."""
-    wanted = {address(w): w for w in WORKERS}
-    seen = {}
-    for _ in range(8):
-        run_id = api.run_etl()
-        for ti in api.task_instances(run_id):
-            seen.setdefault(ti["hostname"], (run_id, ti))
-        if set(wanted) <= set(seen):
-            break
-    return wanted, seen
+from cluster import (ADMIN, DEMO_SECRETS, EXPECTED_TOTALS, FLOWER, HOSTS, INVENTORY, MASTER, NEW_WORKER, PLAYBOOK, UI,
+                     ROOT, SANDBOX, WORKERS, Api, address, celery_online, copy_of_dags, copy_of_inventory,
+                     current_releases, dag_folders, hold_dag_id, on_host, recap, sh, stack_files)
 
 
 def test_second_site_run_changes_nothing_and_prints_no_secret():
-    proc = sh(*PLAYBOOK, "-i", "inventory/sandbox", "-v", "playbooks/site.yml")
+    proc = sh(*PLAYBOOK, "-i", INVENTORY, "-v", "playbooks/site.yml")
     stats = recap(proc.stdout)
     assert set(stats) == {MASTER, *WORKERS}, stats
     assert all(s["changed"] == 0 for s in stats.values()), stats
@@ -142,16 +29,8 @@ def test_second_site_run_changes_nothing_and_prints_no_secret():
     assert not leaked, f"secrets in the playbook output: {leaked}"
 
 
-def _copy_of_inventory(tmp_path):
-    """A copy of the sandbox inventory that a test may change."""
-    inventory = tmp_path / "inventory"
-    shutil.copytree(ROOT / "inventory" / "sandbox", inventory)
-    return inventory
 
 
-def _stack_files():
-    return {h: sh("docker", "exec", h, "sh", "-c", "sha256sum /opt/airflow/.env /opt/airflow/compose.yml").stdout
-            for h in [MASTER, *WORKERS]}
 
 
 @pytest.mark.parametrize("extra, message", [
@@ -161,25 +40,25 @@ def _stack_files():
     ("vault_airflow_redis_password=p@ss:word", "airflow_stack_redis_password may only hold letters"),
 ])
 def test_preflight_refuses_bad_secrets_before_any_change(extra, message):
-    before = _stack_files()
-    proc = sh(*PLAYBOOK, "-i", "inventory/sandbox", "-e", extra, "playbooks/site.yml", check=False)
+    before = stack_files()
+    proc = sh(*PLAYBOOK, "-i", INVENTORY, "-e", extra, "playbooks/site.yml", check=False)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0
     assert message in out and "Nothing was changed" in out, out[-3000:]
     assert all(s["changed"] == 0 for s in recap(proc.stdout).values())
     assert not [secret for secret in DEMO_SECRETS if secret in out]
-    assert _stack_files() == before
+    assert stack_files() == before
 
 
 def test_a_setting_that_differs_between_hosts_is_refused(tmp_path):
     """No setting may quietly differ between hosts: a host_vars file that gives
     one worker its own secret and Airflow setting stops the run up front."""
-    inventory = _copy_of_inventory(tmp_path)
+    inventory = copy_of_inventory(tmp_path)
     (inventory / "host_vars").mkdir(exist_ok=True)
     (inventory / "host_vars" / f"{WORKERS[1]}.yml").write_text(
         "vault_airflow_jwt_secret: sandbox-demo-other-jwt\n"
         "airflow_stack_extra_env: {AIRFLOW__CORE__PARALLELISM: '8'}\n")
-    before = _stack_files()
+    before = stack_files()
     proc = sh(*PLAYBOOK, "-i", str(inventory), "playbooks/site.yml", check=False)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0
@@ -187,13 +66,13 @@ def test_a_setting_that_differs_between_hosts_is_refused(tmp_path):
     assert "Nothing was changed" in out
     assert all(s["changed"] == 0 for s in recap(proc.stdout).values())
     assert not [secret for secret in DEMO_SECRETS + ["sandbox-demo-other-jwt"] if secret in out]
-    assert _stack_files() == before
+    assert stack_files() == before
 
 
 def test_env_identical_on_every_host_and_private():
-    sums = {h: sh("docker", "exec", h, "sha256sum", "/opt/airflow/.env").stdout.split()[0] for h in [MASTER, *WORKERS]}
+    sums = {h: sh("docker", "exec", h, "sha256sum", "/opt/airflow/.env").stdout.split()[0] for h in HOSTS}
     assert len(set(sums.values())) == 1, sums
-    for h in [MASTER, *WORKERS]:
+    for h in HOSTS:
         assert sh("docker", "exec", h, "stat", "-c", "%a %U", "/opt/airflow/.env").stdout.strip() == "600 root"
 
 
@@ -220,7 +99,7 @@ def test_tasks_run_on_worker_hosts_and_their_logs_are_readable(api, runs_on_ever
 def test_flower_sees_every_worker_and_asks_for_the_admin_account(api):
     """The optional Flower (on in the sandbox) lists every host's Celery worker
     as online, the master's local one included, and refuses anonymous users."""
-    flower = f"http://127.0.0.1:{os.environ.get('DEMO_FLOWER_PORT', '5555')}"
+    flower = FLOWER
     assert requests.get(f"{flower}/workers", timeout=30).status_code == 401
     online = set()
     for _ in range(20):
@@ -228,42 +107,31 @@ def test_flower_sees_every_worker_and_asks_for_the_admin_account(api):
         workers = requests.get(f"{flower}/api/workers", params={"refresh": "1"}, auth=ADMIN, timeout=60)
         assert workers.status_code == 200, workers.text[:500]
         online = set(workers.json())
-        if online >= {f"celery@{h}" for h in [MASTER, *WORKERS]}:
+        if online >= {f"celery@{h}" for h in HOSTS}:
             return
         time.sleep(3)
     pytest.fail(f"Flower shows these workers online: {sorted(online)}")
 
 
-def _dag_folders():
-    """Each host's DAG folder: where `current` points and which releases it keeps."""
-    return {h: sh("docker", "exec", h, "sh", "-c",
-                  "readlink /opt/airflow/dags/current; ls /opt/airflow/dags/releases").stdout
-            for h in [MASTER, *WORKERS]}
 
 
-def _current_releases():
-    return {h: folder.splitlines()[0] for h, folder in _dag_folders().items()}
 
 
-def _copy_of_dags(tmp_path):
-    dags = tmp_path / "dags"
-    shutil.copytree(ROOT / "dags", dags, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    return dags
 
 
 def test_a_dag_import_error_stops_the_deploy_and_ships_nothing(tmp_path):
-    dags = _copy_of_dags(tmp_path)
+    dags = copy_of_dags(tmp_path)
     # a DAG file (Airflow only parses files that mention "airflow" and "dag")
     # whose import fails, as one with a missing requirement would
     (dags / "broken.py").write_text("from airflow.sdk import dag\nimport no_such_module_for_the_check\n")
-    before = _dag_folders()
-    proc = sh(*PLAYBOOK, "-i", "inventory/sandbox", "-e", f"airflow_dags_src={dags}",
+    before = dag_folders()
+    proc = sh(*PLAYBOOK, "-i", INVENTORY, "-e", f"airflow_dags_src={dags}",
               "playbooks/deploy-dags.yml", check=False)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0
     assert "DAG import check failed; nothing was shipped" in out, out[-3000:]
     assert "broken.py" in out and "no_such_module_for_the_check" in out, out[-3000:]
-    assert _dag_folders() == before
+    assert dag_folders() == before
 
 
 PROBE_DAG = '''
@@ -292,27 +160,27 @@ deploy_probe()
 def test_check_mode_reports_a_dag_change_and_ships_nothing(tmp_path):
     """site.yml --check on the running cluster: the new DAG release shows up as a
     change on every host (after the import check), and nothing is touched."""
-    dags = _copy_of_dags(tmp_path)
+    dags = copy_of_dags(tmp_path)
     (dags / "deploy_probe.py").write_text(PROBE_DAG)
-    before, stacks = _dag_folders(), _stack_files()
-    proc = sh(*PLAYBOOK, "-i", "inventory/sandbox", "--check", "-e", f"airflow_dags_src={dags}", "playbooks/site.yml")
+    before, stacks = dag_folders(), stack_files()
+    proc = sh(*PLAYBOOK, "-i", INVENTORY, "--check", "-e", f"airflow_dags_src={dags}", "playbooks/site.yml")
     stats = recap(proc.stdout)
     assert set(stats) == {MASTER, *WORKERS} and all(s["changed"] > 0 for s in stats.values()), stats
     assert "DAGs found: api_ping, deploy_probe, etl" in proc.stdout
-    assert _dag_folders() == before and _stack_files() == stacks
+    assert dag_folders() == before and stack_files() == stacks
 
 
 def test_deploy_dags_ships_a_new_dag_to_every_host(api, tmp_path):
-    dags = _copy_of_dags(tmp_path)
+    dags = copy_of_dags(tmp_path)
     (dags / "deploy_probe.py").write_text(PROBE_DAG)
-    original = _current_releases()
+    original = current_releases()
     try:
-        sh(*PLAYBOOK, "-i", "inventory/sandbox", "-e", f"airflow_dags_src={dags}", "playbooks/deploy-dags.yml")
-        current = _current_releases()
+        sh(*PLAYBOOK, "-i", INVENTORY, "-e", f"airflow_dags_src={dags}", "playbooks/deploy-dags.yml")
+        current = current_releases()
         assert len(set(current.values())) == 1, current
         assert set(current.values()) != set(original.values())
         assert next(iter(current.values())).startswith("releases/")
-        for h in [MASTER, *WORKERS]:
+        for h in HOSTS:
             owner = sh("docker", "exec", h, "stat", "-c", "%U:%G", "/opt/airflow/dags/current/deploy_probe.py")
             assert owner.stdout.strip() == "airflow:airflow"
         # the scheduler sees it, and a worker host runs it from its own copy
@@ -326,8 +194,8 @@ def test_deploy_dags_ships_a_new_dag_to_every_host(api, tmp_path):
         log = json.dumps(api("GET", f"/dags/deploy_probe/dagRuns/{run_id}/taskInstances/on_master/logs/1"))
         assert "ran on the master's own worker" in log, log[:2000]
     finally:
-        sh(*PLAYBOOK, "-i", "inventory/sandbox", "playbooks/deploy-dags.yml")
-    assert _current_releases() == original
+        sh(*PLAYBOOK, "-i", INVENTORY, "playbooks/deploy-dags.yml")
+    assert current_releases() == original
 
 
 def test_api_ping_calls_the_sample_api_on_its_docker_host(api):
@@ -388,11 +256,18 @@ def test_ui_lists_the_dags_in_a_real_browser(api, tmp_path):
         driver.quit()
 
 
-def test_a_third_worker_joins_with_one_command(api, tmp_path):
-    inventory = _copy_of_inventory(tmp_path)
+@pytest.fixture(scope="module")
+def inventory_with_a_third_worker(tmp_path_factory):
+    """A copy of the inventory with one more line: the third worker."""
+    inventory = copy_of_inventory(tmp_path_factory.mktemp("third"))
     hosts = yaml.safe_load((inventory / "hosts.yml").read_text())
     hosts["all"]["children"]["airflow"]["children"]["airflow_workers"]["hosts"][NEW_WORKER] = None
     (inventory / "hosts.yml").write_text(yaml.safe_dump(hosts))
+    return inventory
+
+
+def test_a_third_worker_joins_with_one_command(api, inventory_with_a_third_worker):
+    inventory = inventory_with_a_third_worker
     sh(str(SANDBOX), "create", NEW_WORKER)
     # A stale fact cache entry under the new name, as a re-provisioned host
     # leaves: another host's address. site.yml must gather afresh, not use it.
@@ -417,7 +292,7 @@ def test_a_third_worker_joins_with_one_command(api, tmp_path):
 def test_a_stack_that_does_not_become_healthy_fails_with_its_logs(tmp_path):
     """A worker that is not healthy in time fails the run with its state and
     logs; the same command without the cause then repairs it."""
-    inventory = _copy_of_inventory(tmp_path)
+    inventory = copy_of_inventory(tmp_path)
     # one worker gets a new setting (so it is recreated) and no time to start
     (inventory / "host_vars" / f"{WORKERS[0]}.yml").write_text(
         "airflow_stack_worker_concurrency: 3\nairflow_stack_wait_timeout: 5\n")
@@ -428,8 +303,37 @@ def test_a_stack_that_does_not_become_healthy_fails_with_its_logs(tmp_path):
     assert f"The Airflow stack on {WORKERS[0]} did not become healthy" in out, out[-3000:]
     assert "----- worker (last 40 lines)" in out, out[-3000:]
     assert not [secret for secret in DEMO_SECRETS if secret in out]
-    stats = recap(sh(*PLAYBOOK, "-i", "inventory/sandbox", "--limit", limit, "playbooks/site.yml").stdout)
+    repair = sh(*PLAYBOOK, "-i", INVENTORY, "--limit", limit, "playbooks/site.yml").stdout
+    stats = recap(repair)
     assert stats[WORKERS[0]]["changed"] > 0 and stats[MASTER]["changed"] == 0, stats
+    # the third worker still runs, but this inventory does not list it
+    assert f"Celery sees workers that are not in the inventory: celery@{NEW_WORKER}" in repair, repair[-3000:]
+
+
+def test_removing_a_worker_loses_no_task(api, probes, inventory_with_a_third_worker):
+    """remove-worker.yml drains the worker (its running task finishes), removes
+    its stack and secrets, and Celery no longer lists it; a second run changes
+    nothing."""
+    inventory = inventory_with_a_third_worker
+    sh(*PLAYBOOK, "-i", str(inventory), "-e", f"airflow_dags_src={probes}", "playbooks/deploy-dags.yml")
+    dag_id = hold_dag_id(NEW_WORKER)
+    run_id = api.trigger(dag_id, {"seconds": 25})
+    assert api.wait_running(dag_id, run_id, "hold")["hostname"] == address(NEW_WORKER)
+    remove = [*PLAYBOOK, "-i", str(inventory), "-e", f"airflow_stack_remove_hosts={NEW_WORKER}", "playbooks/remove-worker.yml"]
+    out = sh(*remove).stdout
+    assert f"celery@{NEW_WORKER}: drained after" in out, out[-3000:]
+    ti = api.wait_run(dag_id, run_id, timeout=60)[0]
+    assert ti["state"] == "success" and ti["try_number"] == 1, ti
+    assert f"celery@{NEW_WORKER}" not in celery_online()
+    assert on_host(NEW_WORKER, "docker ps -aq").stdout.strip() == ""
+    assert on_host(NEW_WORKER, "ls -A /opt/airflow").stdout.split() == ["config", "dags", "data", "logs", "plugins"]
+    assert on_host(NEW_WORKER, "docker images -q sandbox/airflow").stdout.strip(), "images are kept by default"
+    # nothing left to do the second time
+    assert all(s["changed"] == 0 for s in recap(sh(*remove).stdout).values())
+    # only worker hosts can be removed, and the run says how
+    refused = sh(*PLAYBOOK, "-i", str(inventory), "-e", f"airflow_stack_remove_hosts={MASTER}",
+                 "playbooks/remove-worker.yml", check=False)
+    assert refused.returncode != 0 and "is not one (the master cannot be removed this way)" in refused.stdout
 
 
 def test_recreating_the_masters_containers_keeps_history(api):

@@ -1,0 +1,276 @@
+"""Helpers shared by the end-to-end test modules: the cluster under test
+(the sandbox inventory's hosts), a shell runner, PLAY RECAP parsing and a
+small Airflow REST API v2 client.
+
+Everything the tests talk to is on this machine: 127.0.0.1 and the sandbox
+containers the tests (or make demo) created.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import requests
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+SANDBOX = ROOT / "tests" / "sandbox" / "sandbox.sh"
+# The cluster under test: `make demo`'s by default. E2E_INVENTORY points the
+# tests at another sandbox inventory (its hosts.yml names the master and the
+# workers); E2E_UI / E2E_FLOWER at its published api-server / Flower.
+INVENTORY = os.environ.get("E2E_INVENTORY", "inventory/sandbox")
+_GROUPS = yaml.safe_load((ROOT / INVENTORY / "hosts.yml").read_text())["all"]["children"]["airflow"]["children"]
+MASTER = next(iter(_GROUPS["airflow_master"]["hosts"]))
+WORKERS = list(_GROUPS["airflow_workers"]["hosts"])
+HOSTS = [MASTER, *WORKERS]
+NEW_WORKER = os.environ.get("E2E_NEW_WORKER", "sandbox-worker-3")
+UI = os.environ.get("E2E_UI", f"http://127.0.0.1:{os.environ.get('DEMO_UI_PORT', '8080')}")
+FLOWER = os.environ.get("E2E_FLOWER", f"http://127.0.0.1:{os.environ.get('DEMO_FLOWER_PORT', '5555')}")
+ADMIN = ("admin", "sandbox-demo-admin")
+PLAYBOOK = ["ansible-playbook", "--vault-password-file", str(ROOT / "tests/sandbox/demo-vault-password")]
+EXPECTED_TOTALS = {"kim": 150, "lee": 80}
+# the sandbox vault's demo values: they must never show up in playbook output
+DEMO_SECRETS = ["sandbox-demo-api-secret-key", "sandbox-demo-jwt-secret", "sandbox-demo-postgres",
+                "sandbox-demo-redis", "sandbox-demo-admin", "sandboxdemoAAAA"]
+
+
+def sh(*args, check=True, **kwargs):
+    proc = subprocess.run(args, capture_output=True, text=True, check=False, cwd=ROOT, **kwargs)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{' '.join(map(str, args))} failed ({proc.returncode}):\n{proc.stdout[-5000:]}\n{proc.stderr[-3000:]}")
+    return proc
+
+
+def recap(output):
+    """{host: {'ok': n, 'changed': n, ...}} from an ansible-playbook PLAY RECAP."""
+    result = {}
+    for line in output.rsplit("PLAY RECAP", 1)[-1].splitlines():
+        if ":" in line and "ok=" in line:
+            host, _, stats = line.partition(":")
+            result[host.strip()] = {k: int(v) for k, v in (s.split("=") for s in stats.split())}
+    return result
+
+
+def address(host):
+    """The host's address on the sandbox network: what Airflow records as the
+    task instance hostname (the master reaches the worker's log server there)."""
+    return sh("docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", host).stdout.strip()
+
+
+class Api:
+    def __init__(self):
+        resp = requests.post(f"{UI}/auth/token", json={"username": ADMIN[0], "password": ADMIN[1]}, timeout=30)
+        assert resp.status_code in (200, 201), resp.text
+        self.token = resp.json()["access_token"]
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {self.token}"
+
+    def __call__(self, method, path, **kwargs):
+        resp = self.session.request(method, f"{UI}/api/v2{path}", timeout=60, **kwargs)
+        assert resp.status_code < 300, f"{method} {path}: {resp.status_code} {resp.text[:500]}"
+        return resp.json() if resp.content else None
+
+    def trigger(self, dag_id, conf=None):
+        """Start a run of dag_id (unpausing it first); return its run id."""
+        self("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
+        return self("POST", f"/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf or {}})["dag_run_id"]
+
+    def wait_run(self, dag_id, run_id, timeout=600):
+        """Wait for a run to end; return its task instances (fails unless it succeeded)."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            state = self("GET", f"/dags/{dag_id}/dagRuns/{run_id}")["state"]
+            if state in ("success", "failed"):
+                assert state == "success", f"{dag_id} run {run_id} ended {state}: {self.task_instances(run_id, dag_id)}"
+                return self.task_instances(run_id, dag_id)
+            time.sleep(3)
+        raise AssertionError(f"{dag_id} run {run_id} did not finish within {timeout}s: {self.task_instances(run_id, dag_id)}")
+
+    def wait_running(self, dag_id, run_id, task_id, timeout=300):
+        """Wait until a task instance runs; return it."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            ti = self("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}")
+            if ti["state"] == "running":
+                return ti
+            assert ti["state"] in (None, "scheduled", "queued"), f"{dag_id}.{task_id} is {ti['state']}: {ti}"
+            time.sleep(2)
+        raise AssertionError(f"{dag_id}.{task_id} did not start running within {timeout}s")
+
+    def wait_for_dag(self, dag_id, timeout=300):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.session.get(f"{UI}/api/v2/dags/{dag_id}", timeout=30).status_code == 200:
+                return
+            time.sleep(5)
+        raise AssertionError(f"DAG {dag_id} did not appear within {timeout}s")
+
+    def run_dag(self, dag_id, timeout=600):
+        """Trigger one run of dag_id and wait for it to end; return its run id."""
+        run = self("POST", f"/dags/{dag_id}/dagRuns", json={"logical_date": None})
+        run_id = run["dag_run_id"]
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            state = self("GET", f"/dags/{dag_id}/dagRuns/{run_id}")["state"]
+            if state in ("success", "failed"):
+                assert state == "success", f"{dag_id} run {run_id} ended {state}: {self.task_instances(run_id, dag_id)}"
+                return run_id
+            time.sleep(3)
+        raise AssertionError(f"{dag_id} run {run_id} did not finish within {timeout}s: {self.task_instances(run_id, dag_id)}")
+
+    def run_etl(self, timeout=600):
+        return self.run_dag("etl", timeout)
+
+    def task_instances(self, run_id, dag_id="etl"):
+        return self("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances")["task_instances"]
+
+    def xcom(self, dag_id, run_id, task_id):
+        """A task's return value (deserialized; JSON strings decoded)."""
+        entry = self("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/return_value",
+                     params={"deserialize": "true"})
+        value = entry["value"]
+        return json.loads(value) if isinstance(value, str) and value[:1] in "[{" else value
+
+def copy_of_inventory(tmp_path):
+    """A copy of the sandbox inventory that a test may change."""
+    inventory = tmp_path / "inventory"
+    shutil.copytree(ROOT / INVENTORY, inventory)
+    return inventory
+
+def stack_files():
+    return {h: sh("docker", "exec", h, "sh", "-c", "sha256sum /opt/airflow/.env /opt/airflow/compose.yml").stdout
+            for h in [MASTER, *WORKERS]}
+
+def dag_folders():
+    """Each host's DAG folder: where `current` points and which releases it keeps."""
+    return {h: sh("docker", "exec", h, "sh", "-c",
+                  "readlink /opt/airflow/dags/current; ls /opt/airflow/dags/releases").stdout
+            for h in [MASTER, *WORKERS]}
+
+def current_releases():
+    return {h: folder.splitlines()[0] for h, folder in dag_folders().items()}
+
+def copy_of_dags(tmp_path):
+    dags = tmp_path / "dags"
+    shutil.copytree(ROOT / "dags", dags, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return dags
+
+
+# DAGs only the tests run (never shipped to production): one `e2e_hold_<queue>`
+# DAG per Celery queue whose task holds a slot for `seconds`, or until the
+# file /opt/airflow/data/<release> appears on its host (the test lets it go);
+# `e2e_retry`, a task with one retry that holds only on its first try; and
+# `e2e_import`, which imports a module and returns its version.
+PROBE_DAGS = '''
+import os
+import time
+
+import pendulum
+from airflow.sdk import dag, task
+
+START = pendulum.datetime(2026, 1, 1, tz="UTC")
+QUEUES = {queues!r}
+
+
+def hold(seconds, release):
+    marker = os.path.join("/opt/airflow/data", release) if release else None
+    print(f"holding for up to {{seconds}} s")
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not (marker and os.path.exists(marker)):
+        time.sleep(1)
+    print("done holding")
+
+
+def hold_dag(queue):
+    @dag(dag_id="e2e_hold_" + queue.replace("-", "_"), schedule=None, start_date=START, catchup=False,
+         max_active_runs=4, params={{"seconds": 30, "release": ""}}, tags=["e2e"])
+    def hold_on_queue():
+        @task(task_id="hold", queue=queue, retries=0)
+        def held(params=None):
+            hold(params["seconds"], params["release"])
+            return queue
+
+        held()
+
+    return hold_on_queue()
+
+
+for q in QUEUES:
+    hold_dag(q)
+
+
+@dag(dag_id="e2e_retry", schedule=None, start_date=START, catchup=False, params={{"seconds": 60}}, tags=["e2e"])
+def e2e_retry():
+    @task(retries=1, retry_delay=pendulum.duration(seconds=5))
+    def survive(params=None, ti=None):
+        if ti.try_number == 1:
+            hold(params["seconds"], "")
+        return ti.try_number
+
+    survive()
+
+
+e2e_retry()
+
+
+@dag(dag_id="e2e_import", schedule=None, start_date=START, catchup=False, params={{"module": "inflection"}},
+     tags=["e2e"])
+def e2e_import():
+    @task(retries=0)
+    def import_it(params=None):
+        import importlib
+        import importlib.metadata
+
+        importlib.import_module(params["module"])
+        return importlib.metadata.version(params["module"])
+
+    import_it()
+
+
+e2e_import()
+'''
+
+
+def hold_dag_id(queue):
+    return "e2e_hold_" + queue.replace("-", "_")
+
+
+def write_probe_dags(dags_dir):
+    """dags/ plus the test-only DAGs, in dags_dir (for airflow_dags_src)."""
+    shutil.copytree(ROOT / "dags", dags_dir, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    queues = ["default", "master", *WORKERS, NEW_WORKER]
+    (dags_dir / "e2e_probes.py").write_text(PROBE_DAGS.format(queues=queues))
+    return dags_dir
+
+
+def on_host(host, script, check=True):
+    """Run a shell script on a sandbox host."""
+    return sh("docker", "exec", host, "sh", "-c", script, check=check)
+
+
+def container_id(host, service):
+    return on_host(host, f"docker compose --project-directory /opt/airflow ps -aq {service}").stdout.strip()
+
+
+def celery_online():
+    """Celery node names that answer over the broker (asked from the master)."""
+    proc = on_host(MASTER, "docker compose --project-directory /opt/airflow exec -T scheduler celery --app "
+                           "airflow.providers.celery.executors.celery_executor.app inspect ping --json --timeout 10",
+                   check=False)
+    try:
+        return set(json.loads(proc.stdout))
+    except ValueError:
+        return set()
+
+
+def wait_until(what, predicate, timeout, interval=3):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"{what}: not within {timeout}s")

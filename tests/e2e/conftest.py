@@ -1,0 +1,49 @@
+"""Fixtures shared by the end-to-end tests (see cluster.py for the helpers)."""
+
+import time
+
+import pytest
+import requests
+
+from cluster import INVENTORY, PLAYBOOK, WORKERS, Api, address, hold_dag_id, sh, write_probe_dags
+
+
+@pytest.fixture(scope="module")
+def api():
+    deadline = time.time() + 300
+    while True:
+        try:
+            client = Api()
+            break
+        except (requests.ConnectionError, AssertionError):
+            if time.time() > deadline:
+                raise
+            time.sleep(5)
+    client.wait_for_dag("etl")
+    client("PATCH", "/dags/etl", json={"is_paused": False})
+    return client
+
+
+@pytest.fixture(scope="module")
+def runs_on_every_worker(api):
+    """etl runs until every worker host has run at least one task (bounded)."""
+    wanted = {address(w): w for w in WORKERS}
+    seen = {}
+    for _ in range(8):
+        run_id = api.run_etl()
+        for ti in api.task_instances(run_id):
+            seen.setdefault(ti["hostname"], (run_id, ti))
+        if set(wanted) <= set(seen):
+            break
+    return wanted, seen
+
+
+@pytest.fixture(scope="module")
+def probes(api, tmp_path_factory):
+    """dags/ plus the test-only probe DAGs (cluster.PROBE_DAGS), shipped to the
+    cluster; returns their folder (pass it on as airflow_dags_src)."""
+    dags = write_probe_dags(tmp_path_factory.mktemp("probes") / "dags")
+    sh(*PLAYBOOK, "-i", INVENTORY, "-e", f"airflow_dags_src={dags}", "playbooks/deploy-dags.yml")
+    for dag_id in ("e2e_retry", "e2e_import", hold_dag_id(WORKERS[0])):
+        api.wait_for_dag(dag_id)
+    return dags

@@ -1,0 +1,138 @@
+"""No work lost on day 2: warm shutdown of a worker, and an upgrade (a new
+requirement baked into the image) rolled out while long tasks run on every
+worker: backup first, the DB migrated once by the master, workers drained and
+recreated one batch at a time, every long task done in its first try, and new
+tasks importing the new requirement.
+
+Runs against the sandbox cluster (make e2e); see cluster.py.
+"""
+
+import re
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from cluster import (INVENTORY, MASTER, PLAYBOOK, ROOT, WORKERS, address, container_id, hold_dag_id, on_host,
+                     recap)
+
+NEW_REQUIREMENT = "inflection"
+
+
+def _image_of(host, service):
+    return on_host(host, f"docker inspect -f '{{{{.Config.Image}}}}' {container_id(host, service)}").stdout.strip()
+
+
+@pytest.mark.parametrize("host, queue, service", [
+    (WORKERS[0], WORKERS[0], "worker"),
+    (MASTER, "master", "worker"),  # the master's optional local worker (on in the sandbox)
+])
+def test_a_stopped_worker_finishes_its_running_task(api, probes, host, queue, service):
+    """Warm shutdown: `docker stop` of a worker that runs a task waits for the
+    task, which succeeds in its first try, instead of killing it."""
+    seconds = 25
+    dag_id = hold_dag_id(queue)
+    run_id = api.trigger(dag_id, {"seconds": seconds})
+    api.wait_running(dag_id, run_id, "hold")
+    started = time.time()
+    stop = on_host(host, f"docker compose --project-directory /opt/airflow stop {service}")
+    took = time.time() - started
+    try:
+        ti = api.wait_run(dag_id, run_id, timeout=120)[0]
+        assert ti["state"] == "success" and ti["try_number"] == 1, ti
+        # the stop waited for the task (not Docker's default 10 s, not a kill)
+        assert took > 10, f"docker stop returned after {took:.0f}s while a {seconds}s task ran: {stop.stderr}"
+        exit_code = on_host(host, f"docker inspect -f '{{{{.State.ExitCode}}}}' {container_id(host, service)}")
+        assert exit_code.stdout.strip() == "0", "the worker did not exit cleanly (killed?)"
+    finally:
+        on_host(host, "docker compose --project-directory /opt/airflow up -d --wait --wait-timeout 300")
+
+
+def _copy_of_image_dir(tmp_path):
+    build = tmp_path / "airflow-image"
+    shutil.copytree(ROOT / "files" / "airflow-image", build)
+    requirements = build / "requirements.txt"
+    assert NEW_REQUIREMENT not in requirements.read_text()
+    requirements.write_text(requirements.read_text() + f"{NEW_REQUIREMENT}\n")
+    return build
+
+
+def _backups():
+    return set(on_host(MASTER, "ls /opt/airflow/backups 2>/dev/null | grep '\\.dump$'", check=False).stdout.split())
+
+
+def test_an_upgrade_rolls_out_without_losing_a_running_task(api, probes, tmp_path):
+    build = _copy_of_image_dir(tmp_path)
+    old_image = _image_of(WORKERS[0], "worker")
+    backups = _backups()
+    init_before = container_id(MASTER, "airflow-init")
+    release = f"release-{int(time.time())}"
+    # a long task on every worker, held until the test lets it go
+    runs = {w: api.trigger(hold_dag_id(w), {"seconds": 900, "release": release}) for w in WORKERS}
+    for w, run_id in runs.items():
+        ti = api.wait_running(hold_dag_id(w), run_id, "hold")
+        assert ti["hostname"] == address(w), ti
+
+    # the README's upgrade: change the image's inputs, run site.yml
+    proc = subprocess.Popen([*PLAYBOOK, "-i", INVENTORY, "-e", f"airflow_image_build_dir={build}",
+                             "-e", f"airflow_dags_src={probes}", "playbooks/site.yml"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines, released, master_recreated_under_load = [], False, False
+    try:
+        for line in proc.stdout:
+            lines.append(line)
+            if not released and line.startswith("TASK [airflow_stack : Drain | Stop taking tasks") \
+                    and any(x.startswith("PLAY [Roll changes out") for x in lines):
+                # the first batch is draining: its task still runs, and the
+                # master's services were recreated under it
+                time.sleep(20)
+                master_recreated_under_load = container_id(MASTER, "airflow-init") != init_before
+                for w in WORKERS:
+                    on_host(w, f"touch /opt/airflow/data/{release}")
+                released = True
+        rc = proc.wait(timeout=1800)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        for w in WORKERS:
+            on_host(w, f"touch /opt/airflow/data/{release}", check=False)
+    out = "".join(lines)
+    assert rc == 0, out[-5000:]
+    assert released, "site.yml never drained a worker"
+    assert master_recreated_under_load, "the master's services were not recreated before the workers were rolled"
+
+    # one backup before the migration; the DB migrated once (a new airflow-init)
+    assert len(_backups() - backups) == 1, (sorted(backups), sorted(_backups()))
+    assert container_id(MASTER, "airflow-init") != init_before
+    # workers rolled one batch (one worker here: 25% of 2) at a time, drained first
+    batches = re.findall(r"PLAY \[Roll changes out.*?\n(?=PLAY |\Z)", out, re.S)
+    assert len(batches) == len(WORKERS), f"{len(batches)} batches"
+    for batch, worker in zip(batches, WORKERS):
+        assert re.findall(r"^changed: \[(.+?)\]", batch, re.M) and set(re.findall(r"^\w+: \[(.+?)\]", batch, re.M)) == {worker}
+        assert f"celery@{worker}: drained after" in batch, batch[-3000:]
+    first = re.search(rf"celery@{WORKERS[0]}: drained after (\d+) s", out)
+    assert int(first.group(1)) >= 15, "the first worker's drain did not wait for its running task"
+    stats = recap(out)
+    assert all(s["failed"] == 0 for s in stats.values()), stats
+
+    # the long tasks finished in their first try, on their own worker
+    for w, run_id in runs.items():
+        ti = api.wait_run(hold_dag_id(w), run_id, timeout=300)[0]
+        assert ti["state"] == "success" and ti["try_number"] == 1 and ti["hostname"] == address(w), ti
+
+    # every host runs the new image; the previous one is kept for a roll back
+    new_image = _image_of(WORKERS[0], "worker")
+    assert new_image != old_image
+    for host in [MASTER, *WORKERS]:
+        assert _image_of(host, "worker") == new_image
+        on_host(host, f"docker image inspect {old_image} >/dev/null")
+    # tasks started afterwards import the new requirement, on every worker
+    seen = set()
+    for _ in range(6):
+        run_id = api.trigger("e2e_import")
+        ti = api.wait_run("e2e_import", run_id, timeout=300)[0]
+        assert api.xcom("e2e_import", run_id, "import_it"), ti
+        seen.add(ti["hostname"])
+        if {address(w) for w in WORKERS} <= seen:
+            break
