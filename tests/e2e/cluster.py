@@ -260,10 +260,8 @@ def celery_online():
     proc = on_host(MASTER, "docker compose --project-directory /opt/airflow exec -T scheduler celery --app "
                            "airflow.providers.celery.executors.celery_executor.app inspect ping --json --timeout 10",
                    check=False)
-    try:
-        return set(json.loads(proc.stdout))
-    except ValueError:
-        return set()
+    replies = [line for line in proc.stdout.splitlines() if line.startswith("{")]  # past any log lines
+    return set(json.loads(replies[-1])) if replies else set()
 
 
 def wait_until(what, predicate, timeout, interval=3):
