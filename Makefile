@@ -18,7 +18,7 @@ SANDBOX_PLAYBOOK := ansible-playbook -i inventory/sandbox --vault-password-file 
 help:
 	@echo "make demo       start the local sandbox cluster and deploy to it"
 	@echo "make demo-down  remove the sandbox cluster"
-	@echo "make test       every check: yamllint, ansible-lint, syntax, sandbox images, molecule scenarios, end-to-end test"
+	@echo "make test       every check: yamllint, ansible-lint, syntax, sandbox images, then the molecule scenarios beside the end-to-end test"
 	@echo "                (one scenario: make molecule SCENARIOS=docker; only the end-to-end test: make e2e)"
 
 venv: $(VENV)/.installed
@@ -59,10 +59,22 @@ e2e: venv images
 	tests/e2e/ensure-browser.sh
 	$(MAKE) demo-down
 	$(MAKE) demo
-	pytest -v tests/e2e
+	pytest -v --durations=30 tests/e2e
 	$(SANDBOX) destroy $(DEMO_HOSTS) sandbox-worker-3
 
-test: lint syntax images-test molecule e2e
+# The molecule scenarios run beside the end-to-end test (their own hosts, on
+# their own docker network): most of both is waiting for services, so the
+# suite takes far less than one after the other. Each one's exit code counts.
+test: lint syntax images-test
+	@mkdir -p .cache
+	@echo "== molecule scenarios in the background (log: .cache/molecule.log) and the end-to-end test"
+	set +e; \
+	SANDBOX_NETWORK=airflow-molecule $(MAKE) --no-print-directory molecule > .cache/molecule.log 2>&1 & molecule_pid=$$!; \
+	$(MAKE) --no-print-directory e2e; e2e_rc=$$?; \
+	wait $$molecule_pid; molecule_rc=$$?; \
+	echo "== molecule scenarios (.cache/molecule.log)"; cat .cache/molecule.log; \
+	echo "== molecule: exit $$molecule_rc; end-to-end test: exit $$e2e_rc"; \
+	test $$molecule_rc -eq 0 && test $$e2e_rc -eq 0
 
 demo: venv images
 	SANDBOX_PUBLISH="127.0.0.1:$(DEMO_UI_PORT):8080 127.0.0.1:$(DEMO_FLOWER_PORT):5555" $(SANDBOX) create $(DEMO_MASTER)

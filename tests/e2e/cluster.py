@@ -103,7 +103,9 @@ class Api:
     def wait_for_dag(self, dag_id, timeout=300):
         deadline = time.time() + timeout
         while time.time() < deadline:
-            if self.session.get(f"{UI}/api/v2/dags/{dag_id}", timeout=30).status_code == 200:
+            resp = self.session.get(f"{UI}/api/v2/dags/{dag_id}", timeout=30)
+            # a DAG whose file went away stays listed, marked stale, until its file is back
+            if resp.status_code == 200 and not resp.json().get("is_stale"):
                 return
             time.sleep(5)
         raise AssertionError(f"DAG {dag_id} did not appear within {timeout}s")

@@ -320,6 +320,10 @@ def test_removing_a_worker_loses_no_task(api, probes, inventory_with_a_third_wor
     run_id = api.trigger(dag_id, {"seconds": 25})
     assert api.wait_running(dag_id, run_id, "hold")["hostname"] == address(NEW_WORKER)
     remove = [*PLAYBOOK, "-i", str(inventory), "-e", f"airflow_stack_remove_hosts={NEW_WORKER}", "playbooks/remove-worker.yml"]
+    # --check says what it would remove and touches nothing
+    checked = sh(*remove[:-1], "--check", remove[-1]).stdout
+    assert recap(checked)[NEW_WORKER]["changed"] > 0, checked[-3000:]
+    assert on_host(NEW_WORKER, "docker compose --project-directory /opt/airflow ps -q worker").stdout.strip()
     out = sh(*remove).stdout
     assert f"celery@{NEW_WORKER}: drained after" in out, out[-3000:]
     ti = api.wait_run(dag_id, run_id, timeout=60)[0]

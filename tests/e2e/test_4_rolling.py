@@ -7,6 +7,7 @@ tasks importing the new requirement.
 Runs against the sandbox cluster (make e2e); see cluster.py.
 """
 
+import os
 import re
 import shutil
 import subprocess
@@ -78,7 +79,8 @@ def test_an_upgrade_rolls_out_without_losing_a_running_task(api, probes, tmp_pat
     # the README's upgrade: change the image's inputs, run site.yml
     proc = subprocess.Popen([*PLAYBOOK, "-i", INVENTORY, "-e", f"airflow_image_build_dir={build}",
                              "-e", f"airflow_dags_src={probes}", "playbooks/site.yml"],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})  # each line as it is printed
     lines, released, master_recreated_under_load = [], False, False
     try:
         for line in proc.stdout:
