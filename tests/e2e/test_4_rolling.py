@@ -85,7 +85,9 @@ def test_an_upgrade_rolls_out_without_losing_a_running_task(api, probes, tmp_pat
     try:
         for line in proc.stdout:
             lines.append(line)
-            if not released and line.startswith("TASK [airflow_stack : Drain | Stop taking tasks") \
+            # the include is printed as the drain starts (a task's own banner
+            # only shows with its first result, i.e. after the drain)
+            if not released and line.startswith("included: ") and "drain.yml for " in line \
                     and any(x.startswith("PLAY [Roll changes out") for x in lines):
                 # the first batch is draining: its task still runs, and the
                 # master's services were recreated under it
