@@ -161,6 +161,23 @@ def copy_of_dags(tmp_path):
     return dags
 
 
+
+def ready_api(timeout=300):
+    """A REST API client once the api-server answers (after a start, a restart
+    or a restore), with the etl DAG listed and unpaused."""
+    deadline = time.time() + timeout
+    while True:
+        try:
+            client = Api()
+            break
+        except (requests.ConnectionError, AssertionError):
+            if time.time() > deadline:
+                raise
+            time.sleep(5)
+    client.wait_for_dag("etl")
+    client("PATCH", "/dags/etl", json={"is_paused": False})
+    return client
+
 # DAGs only the tests run (never shipped to production): one `e2e_hold_<queue>`
 # DAG per Celery queue whose task holds a slot for `seconds`, or until the
 # file /opt/airflow/data/<release> appears on its host (the test lets it go);

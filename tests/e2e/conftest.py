@@ -1,27 +1,14 @@
 """Fixtures shared by the end-to-end tests (see cluster.py for the helpers)."""
 
-import time
 
 import pytest
-import requests
 
-from cluster import INVENTORY, PLAYBOOK, WORKERS, Api, address, hold_dag_id, sh, write_probe_dags
+from cluster import INVENTORY, PLAYBOOK, WORKERS, address, hold_dag_id, ready_api, sh, write_probe_dags
 
 
 @pytest.fixture(scope="module")
 def api():
-    deadline = time.time() + 300
-    while True:
-        try:
-            client = Api()
-            break
-        except (requests.ConnectionError, AssertionError):
-            if time.time() > deadline:
-                raise
-            time.sleep(5)
-    client.wait_for_dag("etl")
-    client("PATCH", "/dags/etl", json={"is_paused": False})
-    return client
+    return ready_api()
 
 
 @pytest.fixture(scope="module")

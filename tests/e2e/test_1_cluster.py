@@ -16,8 +16,8 @@ import requests
 import yaml
 
 from cluster import (ADMIN, DEMO_SECRETS, EXPECTED_TOTALS, FLOWER, HOSTS, INVENTORY, MASTER, NEW_WORKER, PLAYBOOK, UI,
-                     ROOT, SANDBOX, WORKERS, Api, address, celery_online, copy_of_dags, copy_of_inventory,
-                     current_releases, dag_folders, hold_dag_id, on_host, recap, sh, stack_files)
+                     ROOT, SANDBOX, WORKERS, address, celery_online, copy_of_dags, copy_of_inventory,
+                     current_releases, dag_folders, hold_dag_id, on_host, ready_api, recap, sh, stack_files)
 
 
 def test_second_site_run_changes_nothing_and_prints_no_secret():
@@ -345,15 +345,7 @@ def test_recreating_the_masters_containers_keeps_history(api):
     assert before
     sh("docker", "exec", MASTER, "sh", "-c",
        "cd /opt/airflow && docker compose up -d --force-recreate --wait --wait-timeout 600")
-    fresh = None
-    deadline = time.time() + 300
-    while fresh is None:
-        try:
-            fresh = Api()
-        except (requests.ConnectionError, AssertionError):
-            if time.time() > deadline:
-                raise
-            time.sleep(5)
+    fresh = ready_api()
     after = {r["dag_run_id"] for r in fresh("GET", "/dags/etl/dagRuns", params={"limit": 100})["dag_runs"]}
     assert before <= after
     assert fresh.run_etl()

@@ -14,9 +14,8 @@ import re
 import stat
 import time
 
-import requests
 
-from cluster import INVENTORY, MASTER, PLAYBOOK, WORKERS, Api, recap, sh
+from cluster import INVENTORY, MASTER, PLAYBOOK, WORKERS, ready_api, recap, sh
 
 BACKUP_DIR = "/opt/airflow/backups"
 DUMP_NAME = re.compile(r"^airflow-\d{8}T\d{6}Z\.dump$")
@@ -69,22 +68,6 @@ def checksum_file(name):
 
 def pg_data_initialised():
     return on_master("test -s /opt/airflow/postgres/PG_VERSION", check=False).returncode == 0
-
-
-def fresh_api(timeout=300):
-    """A new REST API client, once the api-server answers again."""
-    deadline = time.time() + timeout
-    while True:
-        try:
-            client = Api()
-            break
-        except (requests.ConnectionError, AssertionError):
-            if time.time() > deadline:
-                raise
-            time.sleep(5)
-    client.wait_for_dag("etl")
-    client("PATCH", "/dags/etl", json={"is_paused": False})
-    return client
 
 
 def etl_run_ids(client):
@@ -268,7 +251,7 @@ def test_restore_brings_back_a_destroyed_db(api):
     assert pg_data_initialised()
     assert all_healthy() == {h: [] for h in HOSTS}
 
-    client = fresh_api()
+    client = ready_api()
     assert etl_run_ids(client) == runs
     new = client.run_etl()
     assert new not in runs
@@ -277,7 +260,7 @@ def test_restore_brings_back_a_destroyed_db(api):
 def test_restore_over_a_populated_db_picks_the_named_backup(api):
     """Restoring over a live DB, by name, a backup that is not the newest: the
     DB is exactly as in that backup (a later run is gone), and etl runs."""
-    client = fresh_api()
+    client = ready_api()
     _, name = take_backup()
     runs = etl_run_ids(client)
     later = client.run_etl()
@@ -289,7 +272,7 @@ def test_restore_over_a_populated_db_picks_the_named_backup(api):
     assert f"Restored {name} into the DB airflow" in flat(proc.stdout), proc.stdout[-3000:]
     assert all_healthy() == {h: [] for h in HOSTS}
 
-    client = fresh_api()
+    client = ready_api()
     after = etl_run_ids(client)
     assert later not in after
     assert after == runs

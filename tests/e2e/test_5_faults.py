@@ -9,9 +9,7 @@ stopped heartbeating is failed after airflow_stack_task_heartbeat_timeout
 (120 s in inventory/sandbox, 300 s by default) and retried elsewhere.
 """
 
-import requests
-
-from cluster import MASTER, WORKERS, Api, address, celery_online, hold_dag_id, on_host, sh, wait_until
+from cluster import MASTER, WORKERS, address, celery_online, hold_dag_id, on_host, ready_api, sh, wait_until
 
 
 def _host_with_address(addr):
@@ -68,13 +66,7 @@ def test_a_master_host_reboot(api, probes):
     before = {r["dag_run_id"] for r in api("GET", "/dags/etl/dagRuns", params={"limit": 100})["dag_runs"]}
     sh("docker", "restart", MASTER)
     _wait_rejoined(MASTER)
-
-    def api_up():
-        try:
-            return Api()
-        except (requests.ConnectionError, AssertionError):
-            return None
-    fresh = wait_until("the api-server answers", api_up, 300, interval=5)
+    fresh = ready_api()
     after = {r["dag_run_id"] for r in fresh("GET", "/dags/etl/dagRuns", params={"limit": 100})["dag_runs"]}
     assert before <= after
     for w in WORKERS:
