@@ -13,7 +13,7 @@ DEMO_UI_PORT ?= 8080
 DEMO_FLOWER_PORT ?= 5555
 SANDBOX_PLAYBOOK := ansible-playbook -i inventory/sandbox --vault-password-file tests/sandbox/demo-vault-password
 
-.PHONY: help venv engine images images-test lint syntax molecule e2e test demo demo-down clean
+.PHONY: help venv engine images images-test lint syntax static molecule e2e test demo demo-down clean
 
 help:
 	@echo "make demo       start the local sandbox cluster and deploy to it"
@@ -44,6 +44,11 @@ lint: venv
 	yamllint --strict .
 	ansible-lint --profile production
 
+# Checks of the repository itself that need no host: docs against their
+# sources, the two READMEs against each other (tests/static).
+static: venv
+	pytest -q tests/static
+
 syntax: venv
 	for p in playbooks/*.yml; do \
 	  ansible-playbook --syntax-check -i inventory/production $$p; \
@@ -65,7 +70,7 @@ e2e: venv images
 # The molecule scenarios run beside the end-to-end test (their own hosts, on
 # their own docker network): most of both is waiting for services, so the
 # suite takes far less than one after the other. Each one's exit code counts.
-test: lint syntax images-test
+test: lint syntax static images-test
 	@mkdir -p .cache
 	@echo "== molecule scenarios in the background (log: .cache/molecule.log) and the end-to-end test"
 	set +e; \
