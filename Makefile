@@ -13,13 +13,14 @@ DEMO_UI_PORT ?= 8080
 DEMO_FLOWER_PORT ?= 5555
 SANDBOX_PLAYBOOK := ansible-playbook -i inventory/sandbox --vault-password-file tests/sandbox/demo-vault-password
 
-.PHONY: help venv engine images images-test lint syntax static molecule e2e test demo demo-down clean
+.PHONY: help venv engine images images-test lint syntax static docs molecule e2e test demo demo-down clean
 
 help:
 	@echo "make demo       start the local sandbox cluster and deploy to it"
 	@echo "make demo-down  remove the sandbox cluster"
 	@echo "make test       every check: yamllint, ansible-lint, syntax, sandbox images, then the molecule scenarios beside the end-to-end test"
 	@echo "                (one scenario: make molecule SCENARIOS=docker; only the end-to-end test: make e2e)"
+	@echo "make docs       rewrite the variables section of each role README from its argument specs and defaults"
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt
@@ -48,6 +49,11 @@ lint: venv
 # sources, the two READMEs against each other (tests/static).
 static: venv
 	pytest -q tests/static
+
+# The variables section of each role's README, generated from the role's
+# meta/argument_specs.yml and defaults/main.yml (tests/static checks it).
+docs: venv
+	$(VENV)/bin/python tools/gen_role_docs.py
 
 syntax: venv
 	for p in playbooks/*.yml; do \
