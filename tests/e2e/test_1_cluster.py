@@ -27,6 +27,20 @@ def test_second_site_run_changes_nothing_and_prints_no_secret():
     assert all(s["changed"] == 0 for s in stats.values()), stats
     leaked = [secret for secret in DEMO_SECRETS if secret in proc.stdout + proc.stderr]
     assert not leaked, f"secrets in the playbook output: {leaked}"
+    # work skipped when its inputs are in place: no DAG import check (every
+    # host runs this release), no image build or export on the controller (every
+    # host has its images), no drain and no batch (no worker's stack changes)
+    for skipped in ("Check | Load every DAG file", "Context | Build the image", "Ship | Save the images",
+                    "drain.yml", "PLAY [Roll changes out to the running workers, one batch at a time] ***\nTASK"):
+        assert skipped not in proc.stdout, f"{skipped!r} ran in a run that changes nothing"
+
+
+def test_each_host_holds_only_the_images_it_runs():
+    """PostgreSQL and Redis run on the master only: workers never get their images."""
+    for host in HOSTS:
+        images = sh("docker", "exec", host, "docker", "images", "--format", "{{.Repository}}:{{.Tag}}").stdout.split()
+        services = [i for i in images if i.startswith(("airflow-sandbox/postgres:", "airflow-sandbox/redis:"))]
+        assert (len(services) == 2) == (host == MASTER), f"{host}: {images}"
 
 
 
@@ -281,6 +295,9 @@ def test_a_third_worker_joins_with_one_command(api, inventory_with_a_third_worke
     stats = recap(out)
     assert stats[NEW_WORKER]["changed"] > 0
     assert stats[MASTER]["changed"] == 0, "adding a worker must not touch the master"
+    assert all(stats[w]["changed"] == 0 for w in WORKERS), f"adding a worker must not touch the others: {stats}"
+    images = sh("docker", "exec", NEW_WORKER, "docker", "images", "--format", "{{.Repository}}").stdout.split()
+    assert not {"airflow-sandbox/postgres", "airflow-sandbox/redis"} & set(images), images
     new_addr = address(NEW_WORKER)
     for _ in range(10):
         run_id = api.run_etl()
