@@ -43,10 +43,6 @@ def test_each_host_holds_only_the_images_it_runs():
         assert (len(services) == 2) == (host == MASTER), f"{host}: {images}"
 
 
-
-
-
-
 @pytest.mark.parametrize("extra, message", [
     # what the production inventory gets: demo secrets are refused there
     ('{"airflow_stack_allow_demo_secrets": false}', "airflow_stack_jwt_secret is a demo or placeholder value"),
@@ -62,6 +58,27 @@ def test_preflight_refuses_bad_secrets_before_any_change(extra, message):
     assert all(s["changed"] == 0 for s in recap(proc.stdout).values())
     assert not [secret for secret in DEMO_SECRETS if secret in out]
     assert stack_files() == before
+
+
+def test_a_run_that_leaves_out_the_master_is_refused():
+    proc = sh(*PLAYBOOK, "-i", INVENTORY, "--limit", WORKERS[0], "playbooks/site.yml", check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert f"The master {MASTER} is not part of this run" in out and "Nothing was changed" in out, out[-3000:]
+    assert all(s["changed"] == 0 for s in recap(proc.stdout).values())
+
+
+def test_a_check_failing_on_one_host_stops_every_host(tmp_path):
+    """One worker's bad setting: no host goes on past the preflight."""
+    inventory = copy_of_inventory(tmp_path)
+    (inventory / "host_vars").mkdir(exist_ok=True)
+    (inventory / "host_vars" / f"{WORKERS[0]}.yml").write_text("docker_install_source: rsync\n")
+    proc = sh(*PLAYBOOK, "-i", str(inventory), "playbooks/site.yml", check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "docker_install_source is 'rsync'" in out, out[-3000:]
+    assert "PLAY [Prepare the hosts]" not in out, "the other hosts went on after the preflight failed"
+    assert all(s["changed"] == 0 for s in recap(proc.stdout).values())
 
 
 def test_a_setting_that_differs_between_hosts_is_refused(tmp_path):
@@ -125,12 +142,6 @@ def test_flower_sees_every_worker_and_asks_for_the_admin_account(api):
             return
         time.sleep(3)
     pytest.fail(f"Flower shows these workers online: {sorted(online)}")
-
-
-
-
-
-
 
 
 def test_a_dag_import_error_stops_the_deploy_and_ships_nothing(tmp_path):
