@@ -48,8 +48,11 @@ def test_each_host_holds_only_the_images_it_runs():
     ('{"airflow_stack_allow_demo_secrets": false}', "airflow_stack_jwt_secret is a demo or placeholder value"),
     ("vault_airflow_jwt_secret=", "airflow_stack_jwt_secret is not set"),
     ("vault_airflow_redis_password=p@ss:word", "airflow_stack_redis_password may only hold letters"),
+    # every role's argument spec, checked in the preflight (not when the role starts)
+    ("airflow_stack_worker_concurrency=many",
+     "role airflow_stack: argument 'airflow_stack_worker_concurrency' is of type str"),
 ])
-def test_preflight_refuses_bad_secrets_before_any_change(extra, message):
+def test_preflight_refuses_bad_input_before_any_change(extra, message):
     before = stack_files()
     proc = sh(*PLAYBOOK, "-i", INVENTORY, "-e", extra, "playbooks/site.yml", check=False)
     out = proc.stdout + proc.stderr
