@@ -13,7 +13,7 @@ DEMO_UI_PORT ?= 8080
 DEMO_FLOWER_PORT ?= 5555
 SANDBOX_PLAYBOOK := ansible-playbook -i inventory/sandbox --vault-password-file tests/sandbox/demo-vault-password
 
-.PHONY: help venv engine images images-test lint syntax static docs molecule e2e test demo demo-down clean
+.PHONY: help venv engine images images-test lint syntax static docs molecule e2e test demo demo-down bench clean
 
 help:
 	@echo "make demo       start the local sandbox cluster and deploy to it"
@@ -21,6 +21,7 @@ help:
 	@echo "make test       every check: yamllint, ansible-lint, syntax, sandbox images, then the molecule scenarios beside the end-to-end test"
 	@echo "                (one scenario: make molecule SCENARIOS=docker; only the end-to-end test: make e2e)"
 	@echo "make docs       rewrite the variables section of each role README from its argument specs and defaults"
+	@echo "make bench      time the common operations on sandbox hosts of its own (bench/results.md; BENCH_RUNS=3)"
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt
@@ -96,6 +97,14 @@ demo: venv images
 	@echo "Flower (Celery workers): http://127.0.0.1:$(DEMO_FLOWER_PORT)/  (same user and password)"
 	@echo "Sandbox hosts: $(DEMO_HOSTS)  (a shell: docker exec -it sandbox-master bash)"
 	@echo "Redeploy DAGs: $(SANDBOX_PLAYBOOK) playbooks/deploy-dags.yml"
+
+# Timings of the common operations (no-op converge, a new worker, a new DAG,
+# fresh converge, 100 tasks, converge with more hosts) on sandbox hosts of its
+# own (bench-*, docker network airflow-bench, UI on 127.0.0.1:18080), written
+# to bench/results.md and bench/results.json. Not part of make test: it takes
+# most of an hour (bench/README.md).
+bench: venv images
+	$(VENV)/bin/python bench/bench.py
 
 demo-down:
 	$(SANDBOX) destroy $(DEMO_HOSTS) sandbox-worker-3

@@ -43,64 +43,7 @@ def test_each_host_holds_only_the_images_it_runs():
         assert (len(services) == 2) == (host == MASTER), f"{host}: {images}"
 
 
-@pytest.mark.parametrize("extra, message", [
-    # what the production inventory gets: demo secrets are refused there
-    ('{"airflow_stack_allow_demo_secrets": false}', "airflow_stack_jwt_secret is a demo or placeholder value"),
-    ("vault_airflow_jwt_secret=", "airflow_stack_jwt_secret is not set"),
-    ("vault_airflow_redis_password=p@ss:word", "airflow_stack_redis_password may only hold letters"),
-    # every role's argument spec, checked in the preflight (not when the role starts)
-    ("airflow_stack_worker_concurrency=many",
-     "role airflow_stack: argument 'airflow_stack_worker_concurrency' is of type str"),
-])
-def test_preflight_refuses_bad_input_before_any_change(extra, message):
-    before = stack_files()
-    proc = sh(*PLAYBOOK, "-i", INVENTORY, "-e", extra, "playbooks/site.yml", check=False)
-    out = proc.stdout + proc.stderr
-    assert proc.returncode != 0
-    assert message in out and "Nothing was changed" in out, out[-3000:]
-    assert all(s["changed"] == 0 for s in recap(proc.stdout).values())
-    assert not [secret for secret in DEMO_SECRETS if secret in out]
-    assert stack_files() == before
-
-
-def test_a_run_that_leaves_out_the_master_is_refused():
-    proc = sh(*PLAYBOOK, "-i", INVENTORY, "--limit", WORKERS[0], "playbooks/site.yml", check=False)
-    out = proc.stdout + proc.stderr
-    assert proc.returncode != 0
-    assert f"The master {MASTER} is not part of this run" in out and "Nothing was changed" in out, out[-3000:]
-    assert all(s["changed"] == 0 for s in recap(proc.stdout).values())
-
-
-def test_a_check_failing_on_one_host_stops_every_host(tmp_path):
-    """One worker's bad setting: no host goes on past the preflight."""
-    inventory = copy_of_inventory(tmp_path)
-    (inventory / "host_vars").mkdir(exist_ok=True)
-    (inventory / "host_vars" / f"{WORKERS[0]}.yml").write_text("docker_install_source: rsync\n")
-    proc = sh(*PLAYBOOK, "-i", str(inventory), "playbooks/site.yml", check=False)
-    out = proc.stdout + proc.stderr
-    assert proc.returncode != 0
-    assert "docker_install_source is 'rsync'" in out, out[-3000:]
-    assert "PLAY [Prepare the hosts]" not in out, "the other hosts went on after the preflight failed"
-    assert all(s["changed"] == 0 for s in recap(proc.stdout).values())
-
-
-def test_a_setting_that_differs_between_hosts_is_refused(tmp_path):
-    """No setting may quietly differ between hosts: a host_vars file that gives
-    one worker its own secret and Airflow setting stops the run up front."""
-    inventory = copy_of_inventory(tmp_path)
-    (inventory / "host_vars").mkdir(exist_ok=True)
-    (inventory / "host_vars" / f"{WORKERS[1]}.yml").write_text(
-        "vault_airflow_jwt_secret: sandbox-demo-other-jwt\n"
-        "airflow_stack_extra_env: {AIRFLOW__CORE__PARALLELISM: '8'}\n")
-    before = stack_files()
-    proc = sh(*PLAYBOOK, "-i", str(inventory), "playbooks/site.yml", check=False)
-    out = proc.stdout + proc.stderr
-    assert proc.returncode != 0
-    assert f"on {WORKERS[1]}: airflow_stack_jwt_secret, airflow_stack_extra_env;" in out, out[-3000:]
-    assert "Nothing was changed" in out
-    assert all(s["changed"] == 0 for s in recap(proc.stdout).values())
-    assert not [secret for secret in DEMO_SECRETS + ["sandbox-demo-other-jwt"] if secret in out]
-    assert stack_files() == before
+# Broken inventories (the preflight's checks): test_0_preflight.py.
 
 
 def test_env_identical_on_every_host_and_private():
