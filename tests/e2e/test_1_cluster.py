@@ -17,7 +17,7 @@ import yaml
 
 from cluster import (ADMIN, DEMO_SECRETS, EXPECTED_TOTALS, FLOWER, HOSTS, INVENTORY, MASTER, NEW_WORKER, PLAYBOOK, UI,
                      ROOT, SANDBOX, WORKERS, address, celery_online, copy_of_dags, copy_of_inventory,
-                     current_releases, dag_folders, hold_dag_id, on_host, ready_api, recap, sh, stack_files)
+                     container_id, current_releases, dag_folders, hold_dag_id, on_host, ready_api, recap, sh, stack_files)
 
 
 def test_second_site_run_changes_nothing_and_prints_no_secret():
@@ -33,6 +33,22 @@ def test_second_site_run_changes_nothing_and_prints_no_secret():
     for skipped in ("Check | Load every DAG file", "Context | Build the image", "Ship | Save the images",
                     "drain.yml", "PLAY [Roll changes out to the running workers, one batch at a time] ***\nTASK"):
         assert skipped not in proc.stdout, f"{skipped!r} ran in a run that changes nothing"
+
+
+def test_the_docker_socket_reaches_worker_hosts_tasks_only():
+    """Worker hosts' workers can drive the host's engine; the master's local
+    worker gets no socket (airflow_stack_worker_docker_socket is off there)."""
+    for host in HOSTS:
+        worker = container_id(host, "worker")
+        mounts = on_host(host, f"docker inspect -f '{{{{range .Mounts}}}}{{{{.Source}}}} {{{{end}}}}' {worker}").stdout
+        assert ("/var/run/docker.sock" in mounts) == (host != MASTER), f"{host}: {mounts}"
+        if host != MASTER:
+            # the airflow user in the container, through the socket, sees the host's containers
+            ps = on_host(host, f"docker exec {worker} python -c \"import http.client, socket; "
+                               "c = http.client.HTTPConnection('localhost'); s = socket.socket(socket.AF_UNIX); "
+                               "s.connect('/var/run/docker.sock'); c.sock = s; c.request('GET', '/containers/json'); "
+                               "print(c.getresponse().status)\"").stdout
+            assert ps.strip() == "200", ps
 
 
 def test_each_host_holds_only_the_images_it_runs():
