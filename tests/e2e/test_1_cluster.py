@@ -69,6 +69,39 @@ def test_env_identical_on_every_host_and_private():
         assert sh("docker", "exec", h, "stat", "-c", "%a %U", "/opt/airflow/.env").stdout.strip() == "600 root"
 
 
+# The sandbox vault's values (inventory/sandbox/group_vars/all/vault.yml)
+VAULT = {"fernet": "sandboxdemoAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "api": "sandbox-demo-api-secret-key",
+         "jwt": "sandbox-demo-jwt-secret", "postgres": "sandbox-demo-postgres", "broker": "sandbox-demo-redis",
+         "admin": "sandbox-demo-admin"}
+# which secrets each service's container may hold (in its environment)
+ALLOWED = {"postgres": {"postgres"}, "redis": {"broker"}, "flower": {"fernet", "api", "jwt", "postgres", "broker", "admin"}}
+AIRFLOW = {"fernet", "api", "jwt", "postgres", "broker"}
+
+
+def test_each_container_gets_only_its_own_secrets_and_none_is_on_a_command_line():
+    for host in HOSTS:
+        env_files = on_host(host, "ls /opt/airflow/*.env /opt/airflow/.env").stdout.split()
+        expected = {"/opt/airflow/.env"} | ({f"/opt/airflow/{n}.env" for n in ("postgres", "broker", "flower")}
+                                           if host == MASTER else set())
+        assert set(env_files) == expected, f"{host}: {env_files}"
+        for path in env_files:
+            assert on_host(host, f"stat -c '%a %U' {path}").stdout.strip() == "600 root", f"{host}:{path}"
+        containers = on_host(host, "docker ps --format '{{.ID}} {{.Label \"com.docker.compose.service\"}}'")
+        for line in containers.stdout.splitlines():
+            cid, service = line.split()
+            env = on_host(host, f"docker inspect -f '{{{{json .Config.Env}}}} {{{{json .Config.Cmd}}}} "
+                                f"{{{{json .Config.Healthcheck}}}}' {cid}").stdout
+            held = {name for name, value in VAULT.items() if value in env}
+            assert held <= ALLOWED.get(service, AIRFLOW), f"{host} {service} holds {held - ALLOWED.get(service, AIRFLOW)}"
+        # every process on the host (the containers' included): no secret in its arguments
+        args = on_host(host, "ps -eo args").stdout
+        assert not [name for name, value in VAULT.items() if value in args], f"a secret on {host}'s process list"
+    # the admin password is on the master only, and only Flower's container has it in its environment
+    for worker in WORKERS:
+        assert on_host(worker, f"grep -rl {VAULT['admin']} /opt/airflow/.env /opt/airflow/config",
+                       check=False).stdout == ""
+
+
 def test_etl_run_passes_data_through_xcom(api):
     run_id = api.run_etl()
     xcom = {task: api.xcom("etl", run_id, task) for task in ("extract", "transform", "load")}
