@@ -80,7 +80,8 @@ AIRFLOW = {"fernet", "api", "jwt", "postgres", "broker"}
 
 def test_each_container_gets_only_its_own_secrets_and_none_is_on_a_command_line():
     for host in HOSTS:
-        env_files = on_host(host, "ls /opt/airflow/*.env /opt/airflow/.env").stdout.split()
+        env_files = ["/opt/airflow/" + name for name in
+                     on_host(host, "cd /opt/airflow && ls -A | grep '[.]env$'").stdout.split()]
         expected = {"/opt/airflow/.env"} | ({f"/opt/airflow/{n}.env" for n in ("postgres", "broker", "flower")}
                                            if host == MASTER else set())
         assert set(env_files) == expected, f"{host}: {env_files}"
