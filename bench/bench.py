@@ -16,9 +16,9 @@ removes its hosts. See bench/README.md.
   6. converge of new hosts (images cached on the controller) with 1, 3 and
      6 workers
 
-Environment: BENCH_RUNS (repetitions of each figure, default 3),
-BENCH_FRESH_RUNS (figure 4, default BENCH_RUNS), BENCH_SCALE_RUNS (figure 6,
-default 1), BENCH_SCALE_WORKERS (figure 6's worker counts, default "1 3 6"),
+Environment: BENCH_RUNS (repetitions of each figure, default 3; fewer for
+the slow ones, see CAPS), BENCH_RUNS_<figure> (one figure's repetitions),
+BENCH_SCALE_WORKERS (figure 6's worker counts, default "1 3 6"),
 BENCH_ONLY (figure numbers to run, e.g. "1 3"; default all),
 BENCH_KEEP=1 (leave the hosts running at the end), BENCH_UI_PORT (18080).
 """
@@ -56,8 +56,25 @@ sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 from cluster import PLAYBOOK, SANDBOX, Api, address, recap, sh  # noqa: E402
 
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
-FRESH_RUNS = int(os.environ.get("BENCH_FRESH_RUNS", str(RUNS)))
-SCALE_RUNS = int(os.environ.get("BENCH_SCALE_RUNS", "1"))
+# Figures that take minutes a run get fewer runs by default, so that the
+# whole bench stays within about an hour on 2 CPUs; BENCH_RUNS_<figure>
+# sets a figure's count outright.
+CAPS = {6: 1}
+
+
+def runs(figure):
+    own = os.environ.get(f"BENCH_RUNS_{figure}")
+    return int(own) if own else min(RUNS, CAPS.get(figure, RUNS))
+
+
+def cut_note(figure):
+    n = runs(figure)
+    if n >= RUNS:
+        return []
+    return [f"{n} run{'s' if n > 1 else ''} instead of BENCH_RUNS={RUNS} (BENCH_RUNS_{figure}): "
+            f"this figure takes minutes a run, and the bench is kept within about an hour"]
+
+
 SCALE_WORKERS = [int(n) for n in os.environ.get("BENCH_SCALE_WORKERS", "1 3 6").split()]
 ONLY = {int(n) for n in os.environ.get("BENCH_ONLY", "").split()} or {1, 2, 3, 4, 5, 6}
 KEEP = os.environ.get("BENCH_KEEP") == "1"
@@ -331,9 +348,8 @@ def machine():
 class Results:
     def __init__(self):
         self.data = {"machine": machine(),
-                     "settings": {"BENCH_RUNS": RUNS, "BENCH_FRESH_RUNS": FRESH_RUNS,
-                                  "BENCH_SCALE_RUNS": SCALE_RUNS, "BENCH_SCALE_WORKERS": SCALE_WORKERS,
-                                  "figures": sorted(ONLY)},
+                     "settings": {"BENCH_RUNS": RUNS, "runs": {f: runs(f) for f in sorted(ONLY)},
+                                  "BENCH_SCALE_WORKERS": SCALE_WORKERS},
                      "rows": [], "checks": [], "errors": [], "notes": [], "info": {}}
 
     def add(self, r):
@@ -369,7 +385,8 @@ class Results:
             f"- machine: {m['nproc']} CPUs ({m['cpu']}), {m['memory_gib']} GiB memory, kernel {m['kernel']}, "
             f"Docker {m['docker']}",
             f"- date: {m['date']}, commit {m['commit']}",
-            f"- repetitions asked: BENCH_RUNS={RUNS} (figure 4: {FRESH_RUNS}, figure 6: {SCALE_RUNS})",
+            f"- runs: BENCH_RUNS={RUNS}; per figure: "
+            + ", ".join(f"{f}: {n}" for f, n in d["settings"]["runs"].items()),
             f"- the whole bench took {d['elapsed_s'] / 60:.1f} min" + ("" if d["complete"] else " so far (not finished)"),
             "",
             "| figure | target | median | min | max | runs | met? |",
@@ -427,14 +444,14 @@ class Bench:
     # 1 ------------------------------------------------------------------
     def noop(self):
         samples, all_zero, detail = [], True, []
-        for n in range(RUNS):
+        for n in range(runs(1)):
             pb = playbook(self.inv, "site.yml", f"noop-{n + 1}")
             samples.append(pb.seconds)
             changed = {h: s["changed"] for h, s in pb.recap.items()}
             if any(changed.values()) or set(changed) != {MASTER, *WORKERS}:
                 all_zero = False
                 detail.append(f"run {n + 1}: {changed}")
-        self.results.add(row(1, "no-op `site.yml`, 1 master + 2 workers", samples, 30))
+        self.results.add(row(1, "no-op `site.yml`, 1 master + 2 workers", samples, 30, notes=cut_note(1)))
         self.results.check(1, "no-op site.yml: every host reported changed=0 in every run", all_zero,
                            "; ".join(detail))
 
@@ -443,7 +460,7 @@ class Bench:
         inv = inventory([*WORKERS, NEW_WORKER])
         dag_id = "bench_on_" + NEW_WORKER.replace("-", "_")
         samples, playbook_s, others_zero, detail = [], [], True, []
-        for n in range(RUNS):
+        for n in range(runs(2)):
             destroy_hosts([NEW_WORKER])
             create_hosts([NEW_WORKER])  # not timed
             addr = address(NEW_WORKER)
@@ -491,7 +508,7 @@ class Bench:
                  f"from the controller); its creation (`sandbox.sh create`) is not timed; for each run it is "
                  f"destroyed and created again",
                  "the run for the new worker's queue is triggered once the new host's compose.yml is written, "
-                 "so its task waits in the queue for the worker"]
+                 "so its task waits in the queue for the worker", *cut_note(2)]
         self.results.add(row(2, "add a worker: `site.yml` start → first task on it", samples, 90, notes=notes))
         self.results.check(2, "add a worker: the other hosts reported changed=0 in every run", others_zero,
                            "; ".join(detail))
@@ -499,7 +516,7 @@ class Bench:
     # 3 ------------------------------------------------------------------
     def new_dag(self):
         samples, listed_s = [], []
-        for n in range(RUNS):
+        for n in range(runs(3)):
             dag_id = f"bench_new_{int(time.time())}_{n + 1}"
             (DAGS / f"{dag_id}.py").write_text(NEW_DAG.format(dag_id=dag_id))
             pb = self.current = Playbook(self.inv, "deploy-dags.yml", f"new-dag-{n + 1}")
@@ -525,7 +542,7 @@ class Bench:
         notes = [f"measured until a triggered run of the new DAG succeeded (not just queued); the DAG was listed "
                  f"by the API after {', '.join(f'{s:.0f}' for s in listed_s)} s, the playbook took "
                  f"{pb.seconds:.0f} s (last run); the DAG processor looks for new files every 30 s "
-                 f"(AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL)"]
+                 f"(AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL)", *cut_note(3)]
         self.results.add(row(3, "`deploy-dags.yml` with a new DAG → its run succeeded", samples, 30, notes=notes))
 
     # 4 ------------------------------------------------------------------
@@ -533,7 +550,7 @@ class Bench:
         hosts = [MASTER, *WORKERS]
         compose = "docker compose --project-directory /opt/airflow -f /opt/airflow/compose.yml"
         floors, freshes, ratios, floor_notes = [], [], [], []
-        for n in range(FRESH_RUNS):
+        for n in range(runs(4)):
             log(f"figure 4 run {n + 1}: floor (compose down, then up --wait on every host at once)")
             parallel(lambda h: on_host(h, f"{compose} down"), hosts)
             t0 = time.monotonic()
@@ -549,10 +566,8 @@ class Bench:
             freshes.append(pb.seconds)
             ratios.append(pb.seconds / floor)
             self.ready()
-        cut = [f"{FRESH_RUNS} of BENCH_RUNS={RUNS} runs (BENCH_FRESH_RUNS), to keep the bench within an hour"] \
-            if FRESH_RUNS < RUNS else []
         self.results.add(row(4, "fresh converge: `site.yml`, stacks down and /opt/airflow removed, "
-                                "images and packages kept", freshes, notes=cut))
+                                "images and packages kept", freshes, notes=cut_note(4)))
         self.results.add(row(4, "floor: `docker compose up -d --wait` of the same stacks, hosts in parallel",
                              floors, notes=["after `docker compose down`; every file in place", *floor_notes]))
         self.results.add(row(4, "fresh converge / floor (per run)", ratios, 1.5, unit="×"))
@@ -560,7 +575,7 @@ class Bench:
     # 5 ------------------------------------------------------------------
     def fanout(self):
         one, two, spread = [], [], []
-        for n in range(RUNS):
+        for n in range(runs(5)):
             order = [("bench_fanout_one_worker", one), ("bench_fanout_two_workers", two)]
             for dag_id, samples in (order if n % 2 == 0 else order[::-1]):
                 t0 = time.monotonic()
@@ -578,7 +593,8 @@ class Bench:
         per_host = "; ".join(", ".join(f"{names.get(h, h)} {c}" for h, c in sorted(s.items(), key=str))
                              for s in spread)
         self.results.add(row(5, "100 short mapped tasks on 1 worker (concurrency 4)", one,
-                             notes=["from the trigger to the run's success seen by the API (polled every second)"]))
+                             notes=["from the trigger to the run's success seen by the API (polled every second)",
+                                    *cut_note(5)]))
         self.results.add(row(5, "100 short mapped tasks on 2 workers (concurrency 4 each)", two,
                              notes=[f"tasks per host: {per_host}"]))
         self.results.add(row(5, "1 worker / 2 workers (speed-up)", ratios, unit="×",
@@ -593,7 +609,7 @@ class Bench:
             inv = inventory(workers)
             samples = []
             try:
-                for n in range(SCALE_RUNS):
+                for n in range(runs(6)):
                     destroy_hosts()
                     log(f"figure 6: new hosts bench-master + {count} workers (creation not timed)")
                     create_hosts([MASTER, *workers])
@@ -613,9 +629,8 @@ class Bench:
             self.results.note(f"6. converge grows by about {slope:.0f} s per extra worker host "
                               f"({lo} → {hi} workers, medians); all hosts share this machine's CPUs, so on "
                               f"separate hosts the growth would be smaller")
-        if SCALE_RUNS < RUNS:
-            self.results.note(f"6. {SCALE_RUNS} run(s) per worker count of BENCH_RUNS={RUNS} (BENCH_SCALE_RUNS), "
-                              f"to keep the bench within an hour")
+        for note in cut_note(6):
+            self.results.note(f"6. {note}")
 
 
 NEW_DAG = '''"""Written by make bench (figure 3): a new DAG file, one short task."""
