@@ -28,10 +28,12 @@ import datetime
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -183,19 +185,28 @@ class Playbook:
         log(f"ansible-playbook {name} ({inv.name}), log {self.log_path.relative_to(ROOT)}")
         self.t0 = time.monotonic()
         self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=self.out, stderr=subprocess.STDOUT, text=True,
-                                     env=dict(os.environ, ANSIBLE_FORCE_COLOR="0", NO_COLOR="1", PATH=VENV_PATH))
-        self.seconds = None
+                                     env=dict(os.environ, ANSIBLE_FORCE_COLOR="0", NO_COLOR="1", PATH=VENV_PATH,
+                                              # task times at the end, after the PLAY RECAP
+                                              ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_tasks"))
+        self.seconds = self.ended = None
+        threading.Thread(target=self._watch, daemon=True).start()
+
+    def _watch(self):
+        """Notes when the playbook ends (its duration), while the bench polls."""
+        self.proc.wait()
+        self.ended = time.monotonic()
 
     def running(self):
-        return self.proc.poll() is None
+        return self.ended is None
 
     def wait(self):
-        try:
-            self.proc.wait(timeout=max(1, PLAYBOOK_TIMEOUT - (time.monotonic() - self.t0)))
-        except subprocess.TimeoutExpired:
+        while self.ended is None and time.monotonic() - self.t0 < PLAYBOOK_TIMEOUT:
+            time.sleep(0.2)
+        if self.ended is None:
             self.proc.kill()
-            self.proc.wait()
-        self.seconds = time.monotonic() - self.t0
+            while self.ended is None:
+                time.sleep(0.2)
+        self.seconds = self.ended - self.t0
         self.out.close()
         self.output = self.log_path.read_text()
         self.recap = recap(self.output)
@@ -213,6 +224,15 @@ class Playbook:
         if self.running():
             self.proc.terminate()
             self.proc.wait()
+
+    def slowest(self, count=5):
+        """The slowest tasks (profile_tasks' summary): [(seconds, task)]."""
+        found = []
+        for line in self.output.rsplit("PLAY RECAP", 1)[-1].splitlines():
+            m = re.match(r"^(.+?) -{2,} (\d+\.\d+)s$", line.strip())
+            if m:
+                found.append((float(m.group(2)), m.group(1).strip()))
+        return sorted(found, reverse=True)[:count]
 
     def tail(self, lines=25):
         return "\n".join(self.output.rstrip().splitlines()[-lines:])
@@ -287,6 +307,38 @@ def all_task_instances(client, dag_id, run_id):
         if len(page) < 100:
             return tis
         offset += 100
+
+
+# ------------------------------------------------------------ load
+
+
+class Load(threading.Thread):
+    """Samples the machine's load every 15 s: the 1-minute load average and
+    the containers running besides the bench's own (another sandbox cluster,
+    a test run), which share the same CPUs and skew the figures."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.samples = []
+
+    def run(self):
+        while True:
+            names = subprocess.run(["docker", "ps", "--format", "{{.Names}}"], capture_output=True, text=True,
+                                   check=False).stdout.split()
+            self.samples.append((time.monotonic(), os.getloadavg()[0],
+                                 sorted(n for n in names if not n.startswith("bench-"))))
+            time.sleep(15)
+
+    def window(self, t0, t1):
+        inside = [s for s in self.samples if t0 <= s[0] <= t1] or self.samples[-1:]
+        if not inside:
+            return {}
+        return {"load_avg_1m_mean": round(statistics.mean(s[1] for s in inside), 1),
+                "load_avg_1m_max": round(max(s[1] for s in inside), 1),
+                "other_containers": sorted({n for s in inside for n in s[2]})}
+
+
+LOAD = Load()
 
 
 # ------------------------------------------------------------ results
@@ -365,6 +417,12 @@ class Results:
         self.data["errors"].append({"figure": figure, "error": text})
         self.write()
 
+    def timed(self, figure, t0):
+        """How long a figure took and how loaded the machine was meanwhile."""
+        self.data["info"].setdefault("figure_minutes", {})[str(figure)] = round((time.monotonic() - t0) / 60, 1)
+        self.data["info"].setdefault("load", {})[str(figure)] = LOAD.window(t0, time.monotonic())
+        self.write()
+
     def note(self, text):
         self.data["notes"].append(text)
 
@@ -385,7 +443,7 @@ class Results:
             f"- machine: {m['nproc']} CPUs ({m['cpu']}), {m['memory_gib']} GiB memory, kernel {m['kernel']}, "
             f"Docker {m['docker']}",
             f"- date: {m['date']}, commit {m['commit']}",
-            f"- runs: BENCH_RUNS={RUNS}; per figure: "
+            f"- runs: BENCH_RUNS={d['settings']['BENCH_RUNS']}; per figure: "
             + ", ".join(f"{f}: {n}" for f, n in d["settings"]["runs"].items()),
             f"- the whole bench took {d['elapsed_s'] / 60:.1f} min" + ("" if d["complete"] else " so far (not finished)"),
             "",
@@ -404,6 +462,18 @@ class Results:
                 lines.append(f"- {c['figure']}. {c['what']}: **{'yes' if c['ok'] else 'no'}**"
                              + (f" ({c['detail']})" if c["detail"] else ""))
             lines.append("")
+        load = d["info"].get("load", {})
+        if load:
+            lines += ["## Time and machine load per figure", "",
+                      "| figure | minutes | load average (1 min), mean / max | other containers running |",
+                      "| --- | --- | --- | --- |"]
+            for figure, w in load.items():
+                others = w.get("other_containers", [])
+                lines.append(f"| {figure} | {d['info'].get('figure_minutes', {}).get(figure, '–')} | "
+                             f"{w.get('load_avg_1m_mean', '–')} / {w.get('load_avg_1m_max', '–')} | "
+                             f"{', '.join(others) if others else 'none'} |")
+            lines += ["", f"The machine has {m['nproc']} CPUs; other containers (another sandbox cluster, a test "
+                          "run) share them and make the figures slower.", ""]
         notes = [f"{r['figure']}. {r['what']}: {n}" for r in d["rows"] for n in r["notes"]] + d["notes"]
         if notes:
             lines += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
@@ -447,11 +517,14 @@ class Bench:
         for n in range(runs(1)):
             pb = playbook(self.inv, "site.yml", f"noop-{n + 1}")
             samples.append(pb.seconds)
+            slowest = pb.slowest()
             changed = {h: s["changed"] for h, s in pb.recap.items()}
             if any(changed.values()) or set(changed) != {MASTER, *WORKERS}:
                 all_zero = False
                 detail.append(f"run {n + 1}: {changed}")
-        self.results.add(row(1, "no-op `site.yml`, 1 master + 2 workers", samples, 30, notes=cut_note(1)))
+        tasks = "; ".join(f"{name} {sec:.0f} s" for sec, name in slowest)
+        self.results.add(row(1, "no-op `site.yml`, 1 master + 2 workers", samples, 30,
+                             notes=[f"slowest tasks (last run, profile_tasks): {tasks}", *cut_note(1)]))
         self.results.check(1, "no-op site.yml: every host reported changed=0 in every run", all_zero,
                            "; ".join(detail))
 
@@ -515,7 +588,7 @@ class Bench:
 
     # 3 ------------------------------------------------------------------
     def new_dag(self):
-        samples, listed_s = [], []
+        samples, listed_s, playbook_s = [], [], []
         for n in range(runs(3)):
             dag_id = f"bench_new_{int(time.time())}_{n + 1}"
             (DAGS / f"{dag_id}.py").write_text(NEW_DAG.format(dag_id=dag_id))
@@ -536,12 +609,13 @@ class Bench:
             done = wait_success(self.client, dag_id, run_id)
             pb.wait().check()
             samples.append(done - pb.t0)
+            playbook_s.append(pb.seconds)
             listed_s.append(listed - pb.t0)
             log(f"  {dag_id}: listed at {listed - pb.t0:.1f}s, run succeeded at {done - pb.t0:.1f}s, "
                 f"playbook {pb.seconds:.1f}s")
         notes = [f"measured until a triggered run of the new DAG succeeded (not just queued); the DAG was listed "
                  f"by the API after {', '.join(f'{s:.0f}' for s in listed_s)} s, the playbook took "
-                 f"{pb.seconds:.0f} s (last run); the DAG processor looks for new files every 30 s "
+                 f"{', '.join(f'{s:.0f}' for s in playbook_s)} s; the DAG processor looks for new files every 30 s "
                  f"(AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL)", *cut_note(3)]
         self.results.add(row(3, "`deploy-dags.yml` with a new DAG → its run succeeded", samples, 30, notes=notes))
 
@@ -652,18 +726,31 @@ new_dag()
 '''
 
 
+def render():
+    """Rewrite results.md from results.json (`bench.py --render`)."""
+    results = Results.__new__(Results)
+    results.data = json.loads((BENCH / "results.json").read_text())
+    (BENCH / "results.md").write_text(results.markdown())
+
+
 def main():
+    if sys.argv[1:] == ["--render"]:
+        render()
+        return 0
     CACHE.mkdir(parents=True, exist_ok=True)
     if LOGS.exists():
         shutil.rmtree(LOGS)
     results = Results()
+    LOAD.start()
     bench = Bench(results)
     steps = [(1, bench.noop), (3, bench.new_dag), (5, bench.fanout), (2, bench.add_worker),
              (4, bench.fresh_vs_floor)]
     try:
         if ONLY & {1, 2, 3, 4, 5}:
+            t0 = time.monotonic()
             try:
                 bench.setup()
+                results.timed("setup", t0)
             except Exception:  # noqa: BLE001
                 results.error("setup", traceback.format_exc(limit=3))
                 steps = []
@@ -678,12 +765,12 @@ def main():
                     results.error(figure, traceback.format_exc(limit=3))
                     if bench.current:
                         bench.current.abort()
-                results.data["info"].setdefault("figure_minutes", {})[figure] = round((time.monotonic() - t0) / 60, 1)
+                results.timed(figure, t0)
         if 6 in ONLY:
             log("figure 6")
             t0 = time.monotonic()
             bench.scale()
-            results.data["info"].setdefault("figure_minutes", {})[6] = round((time.monotonic() - t0) / 60, 1)
+            results.timed(6, t0)
     finally:
         if not KEEP:
             destroy_hosts()
