@@ -450,7 +450,8 @@ class Results:
             "| figure | target | median | min | max | runs | met? |",
             "| --- | --- | --- | --- | --- | --- | --- |",
         ]
-        for r in d["rows"]:
+        rows = sorted(d["rows"], key=lambda r: r["figure"])  # in figure order, not the order they ran in
+        for r in rows:
             target = "–" if r["target"] is None else (
                 f"≤ {r['target']:g}×" if r["unit"] == "×" else f"≤ {r['target']:g} s")
             lines.append(f"| {r['figure']}. {r['what']} | {target} | {fmt(r['median'], r['unit'])} | "
@@ -474,7 +475,7 @@ class Results:
                              f"{', '.join(others) if others else 'none'} |")
             lines += ["", f"The machine has {m['nproc']} CPUs; other containers (another sandbox cluster, a test "
                           "run) share them and make the figures slower.", ""]
-        notes = [f"{r['figure']}. {r['what']}: {n}" for r in d["rows"] for n in r["notes"]] + d["notes"]
+        notes = [f"{r['figure']}. {r['what']}: {n}" for r in rows for n in r["notes"]] + d["notes"]
         if notes:
             lines += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
         if d["errors"]:
