@@ -61,7 +61,7 @@ RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 # Figures that take minutes a run get fewer runs by default, so that the
 # whole bench stays within about an hour on 2 CPUs; BENCH_RUNS_<figure>
 # sets a figure's count outright.
-CAPS = {6: 1}
+CAPS = {2: 1, 4: 1, 6: 1}
 
 
 def runs(figure):
@@ -216,8 +216,22 @@ class Playbook:
 
     def check(self):
         if self.proc.returncode != 0:
-            raise RuntimeError(f"{self.log_path.name} failed (rc {self.proc.returncode}):\n{self.tail()}")
+            raise RuntimeError(f"{self.log_path.name} failed (rc {self.proc.returncode}):\n{self.failures()}\n"
+                               f"{self.tail(len(self.recap) + 2)}")
         return self
+
+    def failures(self):
+        """Each failed task's `fatal:` block (its host, message)."""
+        blocks, lines = [], self.output.splitlines()
+        for i, line in enumerate(lines):
+            if line.startswith("fatal:"):
+                block = [line]
+                for more in lines[i + 1:i + 12]:
+                    if not more.startswith(" "):
+                        break
+                    block.append(more)
+                blocks.append("\n".join(block))
+        return "\n".join(blocks)
 
     def abort(self):
         """Stop a run left behind by a failed measurement."""
@@ -701,9 +715,13 @@ class Bench:
         if len(counts) >= 2:
             lo, hi = counts[0], counts[-1]
             slope = (statistics.median(per_count[hi]) - statistics.median(per_count[lo])) / (hi - lo)
-            self.results.note(f"6. converge grows by about {slope:.0f} s per extra worker host "
-                              f"({lo} → {hi} workers, medians); all hosts share this machine's CPUs, so on "
-                              f"separate hosts the growth would be smaller")
+            if slope > 0:
+                self.results.note(f"6. converge grows by about {slope:.0f} s per extra worker host "
+                                  f"({lo} → {hi} workers, medians); all hosts share this machine's CPUs, so on "
+                                  f"separate hosts the growth would be smaller")
+            else:
+                self.results.note(f"6. no growth measurable from {lo} to {hi} workers ({slope:.0f} s per extra "
+                                  f"worker host, medians): the noise of this machine's load is larger")
         for note in cut_note(6):
             self.results.note(f"6. {note}")
 
