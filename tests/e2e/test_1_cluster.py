@@ -319,9 +319,11 @@ def test_a_stack_that_does_not_become_healthy_fails_with_its_logs(tmp_path):
     """A worker that is not healthy in time fails the run with its state and
     logs; the same command without the cause then repairs it."""
     inventory = copy_of_inventory(tmp_path)
-    # one worker gets a new setting (so it is recreated) and no time to start
+    # one worker gets a new setting (so it is recreated) and no time to start:
+    # its first healthcheck runs 5 s after it starts (start_interval), so it
+    # cannot be healthy within 2 s
     (inventory / "host_vars" / f"{WORKERS[0]}.yml").write_text(
-        "airflow_stack_worker_concurrency: 3\nairflow_stack_wait_timeout: 5\n")
+        "airflow_stack_worker_concurrency: 3\nairflow_stack_wait_timeout: 2\n")
     limit = f"{MASTER},{WORKERS[0]}"
     proc = sh(*PLAYBOOK, "-i", str(inventory), "--limit", limit, "playbooks/site.yml", check=False)
     out = proc.stdout + proc.stderr
