@@ -18,7 +18,7 @@ SANDBOX_PLAYBOOK := ansible-playbook -i inventory/sandbox --vault-password-file 
 help:
 	@echo "make demo       start the local sandbox cluster and deploy to it"
 	@echo "make demo-down  remove the sandbox cluster"
-	@echo "make test       every check: yamllint, ansible-lint, syntax, sandbox images, then the molecule scenarios beside the end-to-end test"
+	@echo "make test       every check: yamllint, ansible-lint, syntax, static checks, sandbox images, then the molecule scenarios beside the end-to-end test"
 	@echo "                (one scenario: make molecule SCENARIOS=docker; only the end-to-end test: make e2e)"
 	@echo "make docs       rewrite the variables section of each role README from its argument specs and defaults"
 	@echo "make bench      time the common operations on sandbox hosts of its own (bench/results.md; BENCH_RUNS=3)"
