@@ -10,7 +10,7 @@ removes its hosts. See bench/README.md.
   1. no-op site.yml on 1 master + 2 workers (and every host changed=0)
   2. add a worker: site.yml with one more host -> its first task
   3. deploy-dags.yml with one new DAG file -> a triggered run of it succeeded
-  4. fresh converge (stacks down, /opt/airflow removed, images and packages
+  4. fresh converge (stacks down, the tree removed, images and packages
      kept) against the floor, `docker compose up --wait` of the same stacks
   5. 100 short mapped tasks on 1 worker and on 2 workers
   6. converge of new hosts (images cached on the controller) with 1, 3 and
@@ -55,7 +55,7 @@ UI = f"http://127.0.0.1:{UI_PORT}"
 os.environ["E2E_UI"] = UI
 os.environ["E2E_INVENTORY"] = "inventory/sandbox"
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
-from cluster import PLAYBOOK, SANDBOX, Api, address, recap, sh  # noqa: E402
+from cluster import BASE, PLAYBOOK, SANDBOX, Api, address, recap, sh  # noqa: E402
 
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 # Figures that take minutes a run get fewer runs by default, so that the
@@ -566,7 +566,7 @@ class Bench:
                     if time.monotonic() - ended > 300:
                         break
                 if run_id is None:
-                    if on_host(NEW_WORKER, "test -f /opt/airflow/compose.yml", check=False).returncode == 0:
+                    if on_host(NEW_WORKER, f"test -f {BASE}/compose.yml", check=False).returncode == 0:
                         run_id = self.client.trigger(dag_id)
                         log(f"  triggered {dag_id} {run_id} at {time.monotonic() - pb.t0:.1f}s")
                     else:
@@ -637,7 +637,7 @@ class Bench:
     # 4 ------------------------------------------------------------------
     def fresh_vs_floor(self):
         hosts = [MASTER, *WORKERS]
-        compose = "docker compose --project-directory /opt/airflow -f /opt/airflow/compose.yml"
+        compose = f"docker compose --project-directory {BASE} -f {BASE}/compose.yml"
         floors, freshes, ratios, floor_notes = [], [], [], []
         for n in range(runs(4)):
             log(f"figure 4 run {n + 1}: floor (compose down, then up --wait on every host at once)")
@@ -648,14 +648,14 @@ class Bench:
             log(f"  floor {floor:.1f}s")
             if retries:
                 floor_notes.append(f"run {n + 1}: {'; '.join(retries)} (timed as one)")
-            log(f"figure 4 run {n + 1}: fresh converge (compose down, /opt/airflow removed)")
-            parallel(lambda h: on_host(h, f"{compose} down && rm -rf /opt/airflow"), hosts)
+            log(f"figure 4 run {n + 1}: fresh converge (compose down, {BASE} removed)")
+            parallel(lambda h: on_host(h, f"{compose} down && rm -rf {BASE}"), hosts)
             pb = playbook(self.inv, "site.yml", f"fresh-{n + 1}")
             floors.append(floor)
             freshes.append(pb.seconds)
             ratios.append(pb.seconds / floor)
             self.ready()
-        self.results.add(row(4, "fresh converge: `site.yml`, stacks down and /opt/airflow removed, "
+        self.results.add(row(4, "fresh converge: `site.yml`, stacks down and the tree removed, "
                                 "images and packages kept", freshes, notes=cut_note(4)))
         self.results.add(row(4, "floor: `docker compose up -d --wait` of the same stacks, hosts in parallel",
                              floors, notes=["after `docker compose down`; every file in place", *floor_notes]))

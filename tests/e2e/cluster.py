@@ -30,6 +30,12 @@ NEW_WORKER = os.environ.get("E2E_NEW_WORKER", "sandbox-worker-3")
 UI = os.environ.get("E2E_UI", f"http://127.0.0.1:{os.environ.get('DEMO_UI_PORT', '8080')}")
 FLOWER = os.environ.get("E2E_FLOWER", f"http://127.0.0.1:{os.environ.get('DEMO_FLOWER_PORT', '5555')}")
 ADMIN = ("admin", "sandbox-demo-admin")
+# The sandbox sets the cluster-wide base directory and UID to values other
+# than the defaults, so the tests check that everything follows them.
+_SETTINGS = yaml.safe_load((ROOT / INVENTORY / "group_vars" / "all" / "main.yml").read_text())
+BASE = _SETTINGS.get("airflow_cluster_base_dir", "/opt/airflow")
+UID = _SETTINGS.get("airflow_cluster_uid", 50000)
+GID = _SETTINGS.get("airflow_cluster_gid", 50000)
 PLAYBOOK = ["ansible-playbook", "--vault-password-file", str(ROOT / "tests/sandbox/demo-vault-password")]
 EXPECTED_TOTALS = {"kim": 150, "lee": 80}
 # the sandbox vault's demo values: they must never show up in playbook output
@@ -143,13 +149,13 @@ def copy_of_inventory(tmp_path):
     return inventory
 
 def stack_files():
-    return {h: sh("docker", "exec", h, "sh", "-c", "sha256sum /opt/airflow/.env /opt/airflow/compose.yml").stdout
+    return {h: sh("docker", "exec", h, "sh", "-c", f"sha256sum {BASE}/.env {BASE}/compose.yml").stdout
             for h in [MASTER, *WORKERS]}
 
 def dag_folders():
     """Each host's DAG folder: where `current` points and which releases it keeps."""
     return {h: sh("docker", "exec", h, "sh", "-c",
-                  "readlink /opt/airflow/dags/current; ls /opt/airflow/dags/releases").stdout
+                  f"readlink {BASE}/dags/current; ls {BASE}/dags/releases").stdout
             for h in [MASTER, *WORKERS]}
 
 def current_releases():
@@ -271,12 +277,12 @@ def on_host(host, script, check=True):
 
 
 def container_id(host, service):
-    return on_host(host, f"docker compose --project-directory /opt/airflow ps -aq {service}").stdout.strip()
+    return on_host(host, f"docker compose --project-directory {BASE} ps -aq {service}").stdout.strip()
 
 
 def celery_online():
     """Celery node names that answer over the broker (asked from the master)."""
-    proc = on_host(MASTER, "docker compose --project-directory /opt/airflow exec -T scheduler celery --app "
+    proc = on_host(MASTER, f"docker compose --project-directory {BASE} exec -T scheduler celery --app "
                            "airflow.providers.celery.executors.celery_executor.app inspect ping --json --timeout 10",
                    check=False)
     replies = [line for line in proc.stdout.splitlines() if line.startswith("{")]  # past any log lines

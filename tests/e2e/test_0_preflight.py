@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import yaml
 
-from cluster import DEMO_SECRETS, HOSTS, MASTER, PLAYBOOK, WORKERS, copy_of_inventory, recap, sh
+from cluster import BASE, DEMO_SECRETS, HOSTS, GID, MASTER, PLAYBOOK, UID, WORKERS, copy_of_inventory, recap, sh
 
 W1, W2 = WORKERS[0], WORKERS[1]
 
@@ -114,7 +114,7 @@ CASES = [
     ("port-out-of-range", group_vars("airflow_stack_api_port: 70000\n"), [],
      "airflow_stack_api_port must be a port number from 1 to 65535, got '70000'"),
     ("base-image-of-another-release", group_vars('airflow_image_base: "apache/airflow:3.3.1-python3.12"\n'), [],
-     "airflow_image_base 'apache/airflow:3.3.1-python3.12' is Airflow 3.3.1, but airflow_image_airflow_version is '3.3.2'"),
+     "airflow_image_base 'apache/airflow:3.3.1-python3.12' is Airflow 3.3.1, but airflow_cluster_airflow_version is '3.3.2'"),
     ("weak-admin-password", group_vars("vault_airflow_admin_password: admin12345\n"), [],
      "airflow_stack_admin_password is too weak (10 characters, at least 16 needed)"),
     ("secret-not-set", group_vars('vault_airflow_jwt_secret: ""\n'), [],
@@ -128,10 +128,14 @@ CASES = [
     ("settings-differ-on-one-host", host_vars(W2, "vault_airflow_jwt_secret: sandbox-demo-other-jwt-secret\n"
                                                   "airflow_stack_extra_env: {AIRFLOW__CORE__PARALLELISM: '8'}\n"), [],
      f"on {W2}: airflow_stack_jwt_secret, airflow_stack_extra_env;"),
-    ("uid-of-another-account", group_vars("airflow_user_uid: 0\n"), [],
-     "User 'airflow' already exists with UID 50000, not the requested 0"),
-    ("gid-of-another-group", group_vars("airflow_user_gid: 0\n"), [],
-     "Group 'airflow' already exists with GID 50000, not the requested 0"),
+    ("uid-of-another-account", group_vars("airflow_cluster_uid: 0\n"), [],
+     f"User 'airflow' already exists with UID {UID}, not the requested 0"),
+    ("gid-of-another-group", group_vars("airflow_cluster_gid: 0\n"), [],
+     f"Group 'airflow' already exists with GID {GID}, not the requested 0"),
+    ("setting-under-its-old-name", group_vars("airflow_user_uid: 51000\nairflow_stack_base_dir: /data/airflow\n"), [],
+     "the inventory sets airflow_stack_base_dir (now airflow_cluster_base_dir); airflow_user_uid (now airflow_cluster_uid)."),
+    ("base-dir-on-one-host", host_vars(W1, "airflow_cluster_base_dir: /data/airflow\n"), [],
+     f"on {W1}: airflow_cluster_base_dir, airflow_cluster_backup_dir;"),
     ("dir-mode-not-octal", group_vars('airflow_user_dir_mode: "rwxrwsr-x"\n'), [],
      'airflow_user_dir_mode must be an octal'),
     ("subdir-outside-the-tree", group_vars("airflow_user_subdirs: [logs, /etc]\n"), [],
@@ -153,10 +157,10 @@ CASES = [
 
 def host_state():
     """What a run that changed anything would leave different on the hosts."""
-    probe = ("sha256sum /opt/airflow/.env /opt/airflow/compose.yml; readlink /opt/airflow/dags/current; "
+    probe = (f"sha256sum {BASE}/.env {BASE}/compose.yml; readlink {BASE}/dags/current; "
              "docker ps -a --no-trunc --format '{{.ID}} {{.Status}}' | sed 's/Up .*/Up/' | sort; "
              "ls -l --time-style=+%s /etc/systemd/system/airflow-* /usr/local/bin/airflow-* 2>/dev/null; "
-             "getent passwd airflow; getent group airflow; getfacl -p /opt/airflow 2>/dev/null")
+             f"getent passwd airflow; getent group airflow; getfacl -p {BASE} 2>/dev/null")
     return {h: sh("docker", "exec", h, "sh", "-c", probe).stdout for h in HOSTS}
 
 

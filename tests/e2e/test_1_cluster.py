@@ -16,7 +16,7 @@ import pytest
 import requests
 import yaml
 
-from cluster import (ADMIN, DEMO_SECRETS, EXPECTED_TOTALS, FLOWER, HOSTS, INVENTORY, MASTER, NEW_WORKER, PLAYBOOK, UI,
+from cluster import (ADMIN, BASE, DEMO_SECRETS, EXPECTED_TOTALS, FLOWER, HOSTS, INVENTORY, MASTER, NEW_WORKER, PLAYBOOK, UI,
                      ROOT, SANDBOX, WORKERS, address, celery_online, copy_of_dags, copy_of_inventory,
                      container_id, current_releases, dag_folders, hold_dag_id, on_host, ready_api, recap, sh, stack_files)
 
@@ -65,10 +65,10 @@ def test_each_host_holds_only_the_images_it_runs():
 
 
 def test_env_identical_on_every_host_and_private():
-    sums = {h: sh("docker", "exec", h, "sha256sum", "/opt/airflow/.env").stdout.split()[0] for h in HOSTS}
+    sums = {h: sh("docker", "exec", h, "sha256sum", f"{BASE}/.env").stdout.split()[0] for h in HOSTS}
     assert len(set(sums.values())) == 1, sums
     for h in HOSTS:
-        assert sh("docker", "exec", h, "stat", "-c", "%a %U", "/opt/airflow/.env").stdout.strip() == "600 root"
+        assert sh("docker", "exec", h, "stat", "-c", "%a %U", f"{BASE}/.env").stdout.strip() == "600 root"
 
 
 # The sandbox vault's values (inventory/sandbox/group_vars/all/vault.yml)
@@ -82,9 +82,9 @@ AIRFLOW = {"fernet", "api", "jwt", "postgres", "broker"}
 
 def test_each_container_gets_only_its_own_secrets_and_none_is_on_a_command_line():
     for host in HOSTS:
-        env_files = ["/opt/airflow/" + name for name in
-                     on_host(host, "cd /opt/airflow && ls -A | grep '[.]env$'").stdout.split()]
-        expected = {"/opt/airflow/.env"} | ({f"/opt/airflow/{n}.env" for n in ("postgres", "broker", "flower")}
+        env_files = [f"{BASE}/" + name for name in
+                     on_host(host, f"cd {BASE} && ls -A | grep '[.]env$'").stdout.split()]
+        expected = {f"{BASE}/.env"} | ({f"{BASE}/{n}.env" for n in ("postgres", "broker", "flower")}
                                            if host == MASTER else set())
         assert set(env_files) == expected, f"{host}: {env_files}"
         for path in env_files:
@@ -101,7 +101,7 @@ def test_each_container_gets_only_its_own_secrets_and_none_is_on_a_command_line(
         assert not [name for name, value in VAULT.items() if value in args], f"a secret on {host}'s process list"
     # the admin password is on the master only, and only Flower's container has it in its environment
     for worker in WORKERS:
-        assert on_host(worker, f"grep -rl {VAULT['admin']} /opt/airflow/.env /opt/airflow/config",
+        assert on_host(worker, f"grep -rl {VAULT['admin']} {BASE}/.env {BASE}/config",
                        check=False).stdout == ""
 
 
@@ -204,7 +204,7 @@ def test_deploy_dags_ships_a_new_dag_to_every_host(api, tmp_path):
         assert set(current.values()) != set(original.values())
         assert next(iter(current.values())).startswith("releases/")
         for h in HOSTS:
-            owner = sh("docker", "exec", h, "stat", "-c", "%U:%G", "/opt/airflow/dags/current/deploy_probe.py")
+            owner = sh("docker", "exec", h, "stat", "-c", "%U:%G", f"{BASE}/dags/current/deploy_probe.py")
             assert owner.stdout.strip() == "airflow:airflow"
         # the scheduler sees it, and a worker host runs it from its own copy
         api.wait_for_dag("deploy_probe")
@@ -351,14 +351,14 @@ def test_removing_a_worker_loses_no_task(api, probes, inventory_with_a_third_wor
     # --check says what it would remove and touches nothing
     checked = sh(*remove[:-1], "--check", remove[-1]).stdout
     assert recap(checked)[NEW_WORKER]["changed"] > 0, checked[-3000:]
-    assert on_host(NEW_WORKER, "docker compose --project-directory /opt/airflow ps -q worker").stdout.strip()
+    assert on_host(NEW_WORKER, f"docker compose --project-directory {BASE} ps -q worker").stdout.strip()
     out = sh(*remove).stdout
     assert f"celery@{NEW_WORKER}: drained after" in out, out[-3000:]
     ti = api.wait_run(dag_id, run_id, timeout=60)[0]
     assert ti["state"] == "success" and ti["try_number"] == 1, ti
     assert f"celery@{NEW_WORKER}" not in celery_online()
     assert on_host(NEW_WORKER, "docker ps -aq").stdout.strip() == ""
-    assert on_host(NEW_WORKER, "ls -A /opt/airflow").stdout.split() == ["config", "dags", "data", "logs", "plugins"]
+    assert on_host(NEW_WORKER, f"ls -A {BASE}").stdout.split() == ["config", "dags", "data", "logs", "plugins"]
     assert on_host(NEW_WORKER, "docker images -q sandbox/airflow").stdout.strip(), "images are kept by default"
     # nothing left to do the second time
     assert all(s["changed"] == 0 for s in recap(sh(*remove).stdout).values())
@@ -372,7 +372,7 @@ def test_recreating_the_masters_containers_keeps_history(api):
     before = {r["dag_run_id"] for r in api("GET", "/dags/etl/dagRuns", params={"limit": 100})["dag_runs"]}
     assert before
     sh("docker", "exec", MASTER, "sh", "-c",
-       "cd /opt/airflow && docker compose up -d --force-recreate --wait --wait-timeout 600")
+       f"cd {BASE} && docker compose up -d --force-recreate --wait --wait-timeout 600")
     fresh = ready_api()
     after = {r["dag_run_id"] for r in fresh("GET", "/dags/etl/dagRuns", params={"limit": 100})["dag_runs"]}
     assert before <= after

@@ -16,9 +16,9 @@ import time
 import pytest
 import yaml
 
-from cluster import DEMO_SECRETS, HOSTS, INVENTORY, MASTER, PLAYBOOK, WORKERS, copy_of_inventory, recap, sh
+from cluster import BASE, DEMO_SECRETS, HOSTS, INVENTORY, MASTER, PLAYBOOK, WORKERS, copy_of_inventory, recap, sh
 
-COMPOSE = "docker compose --project-directory /opt/airflow --file /opt/airflow/compose.yml"
+COMPOSE = f"docker compose --project-directory {BASE} --file {BASE}/compose.yml"
 BACKENDS = {"postgres", "redis"}
 
 
@@ -103,7 +103,7 @@ def test_status_of_a_healthy_cluster_lists_every_host_and_service():
     for host in HOSTS:
         running = containers(host)
         assert services(host) == {s for h, s in found if h == host}, (host, table)
-        release = on(host, "readlink /opt/airflow/dags/current").stdout.strip()
+        release = on(host, f"readlink {BASE}/dags/current").stdout.strip()
         first = [found[(host, s)] for s in sorted(services(host))][0]
         assert first[3] == release, (host, first, release)
         for service, c in running.items():
@@ -176,7 +176,7 @@ def test_retention_timers_are_enabled_db_one_only_on_the_master():
 
 @pytest.mark.parametrize("host", [MASTER, WORKERS[0]])
 def test_log_retention_deletes_old_logs_and_their_empty_directories(host):
-    base = "/opt/airflow/logs/dag_id=retention_probe"
+    base = f"{BASE}/logs/dag_id=retention_probe"
     files = {"old": f"{base}/run_id=old/task_id=t/attempt=1.log",
              "recent": f"{base}/run_id=recent/task_id=t/attempt=1.log",
              "almost": f"{base}/run_id=almost/task_id=t/attempt=1.log"}
@@ -187,7 +187,7 @@ def test_log_retention_deletes_old_logs_and_their_empty_directories(host):
         left = set(on(host, f"find {base}").stdout.split())
         assert files["old"] not in left and f"{base}/run_id=old" not in left, left
         assert files["recent"] in left and files["almost"] in left, left
-        assert on(host, "test -d /opt/airflow/logs", check=False).returncode == 0
+        assert on(host, f"test -d {BASE}/logs", check=False).returncode == 0
         result = on(host, "systemctl show -p Result --value airflow-log-retention.service").stdout.strip()
         assert result == "success", result
     finally:

@@ -15,9 +15,9 @@ import stat
 import time
 
 
-from cluster import INVENTORY, MASTER, PLAYBOOK, WORKERS, ready_api, recap, sh
+from cluster import BASE, INVENTORY, MASTER, PLAYBOOK, WORKERS, ready_api, recap, sh
 
-BACKUP_DIR = "/opt/airflow/backups"
+BACKUP_DIR = f"{BASE}/backups"
 DUMP_NAME = re.compile(r"^airflow-\d{8}T\d{6}Z\.dump$")
 HOSTS = [MASTER, *WORKERS]
 
@@ -67,7 +67,7 @@ def checksum_file(name):
 
 
 def pg_data_initialised():
-    return on_master("test -s /opt/airflow/postgres/PG_VERSION", check=False).returncode == 0
+    return on_master(f"test -s {BASE}/postgres/PG_VERSION", check=False).returncode == 0
 
 
 def etl_run_ids(client):
@@ -125,7 +125,7 @@ def test_backups_are_complete_checksummed_and_rotated(api):
     # no ACL (the base directory's default ACLs share it with the airflow group)
     assert on_master(f"getfacl --recursive --skip-base --absolute-names {BACKUP_DIR}").stdout == ""
     # a PostgreSQL custom-format archive of the metadata DB, DAG runs included
-    toc = on_master(f"cd /opt/airflow && docker compose exec -T postgres pg_restore --list < {BACKUP_DIR}/{made[-1]}")
+    toc = on_master(f"cd {BASE} && docker compose exec -T postgres pg_restore --list < {BACKUP_DIR}/{made[-1]}")
     assert "TABLE DATA public dag_run " in toc.stdout, toc.stdout[:2000]
 
 
@@ -223,7 +223,7 @@ def test_restore_brings_back_a_destroyed_db(api):
     runs = etl_run_ids(api)
     assert runs[first] == "success"
 
-    on_master("cd /opt/airflow && docker compose stop postgres && rm -rf /opt/airflow/postgres/*")
+    on_master(f"cd {BASE} && docker compose stop postgres && rm -rf {BASE}/postgres/*")
     assert not pg_data_initialised()
 
     proc = play("playbooks/restore.yml", check=False)
@@ -240,7 +240,7 @@ def test_restore_brings_back_a_destroyed_db(api):
         proc = play("playbooks/restore.yml", "-e", "airflow_backup_restore_confirm=yes",
                     "-e", f"airflow_backup_restore_file={truncated}", check=False)
         assert proc.returncode != 0 and "pg_restore: error" in flat(proc.stdout), proc.stdout[-3000:]
-        running = on_master("cd /opt/airflow && docker compose ps --status running --format '{{.Service}}'").stdout
+        running = on_master(f"cd {BASE} && docker compose ps --status running --format '{{{{.Service}}}}'").stdout
         assert sorted(running.split()) == ["postgres", "redis"]
     finally:
         on_master(f"rm -f {BACKUP_DIR}/{truncated} {BACKUP_DIR}/{truncated}.sha256")

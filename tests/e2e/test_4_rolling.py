@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from cluster import (INVENTORY, MASTER, PLAYBOOK, ROOT, WORKERS, address, container_id, hold_dag_id, on_host,
+from cluster import (BASE, INVENTORY, MASTER, PLAYBOOK, ROOT, WORKERS, address, container_id, hold_dag_id, on_host,
                      recap)
 
 NEW_REQUIREMENT = "inflection"
@@ -37,7 +37,7 @@ def test_a_stopped_worker_finishes_its_running_task(api, probes, host, queue, se
     run_id = api.trigger(dag_id, {"seconds": seconds})
     api.wait_running(dag_id, run_id, "hold")
     started = time.time()
-    stop = on_host(host, f"docker compose --project-directory /opt/airflow stop {service}")
+    stop = on_host(host, f"docker compose --project-directory {BASE} stop {service}")
     took = time.time() - started
     try:
         ti = api.wait_run(dag_id, run_id, timeout=120)[0]
@@ -47,7 +47,7 @@ def test_a_stopped_worker_finishes_its_running_task(api, probes, host, queue, se
         exit_code = on_host(host, f"docker inspect -f '{{{{.State.ExitCode}}}}' {container_id(host, service)}")
         assert exit_code.stdout.strip() == "0", "the worker did not exit cleanly (killed?)"
     finally:
-        on_host(host, "docker compose --project-directory /opt/airflow up -d --wait --wait-timeout 300")
+        on_host(host, f"docker compose --project-directory {BASE} up -d --wait --wait-timeout 300")
 
 
 def _copy_of_image_dir(tmp_path):
@@ -61,7 +61,7 @@ def _copy_of_image_dir(tmp_path):
 
 
 def _backups():
-    return set(on_host(MASTER, "ls /opt/airflow/backups 2>/dev/null | grep '\\.dump$'", check=False).stdout.split())
+    return set(on_host(MASTER, f"ls {BASE}/backups 2>/dev/null | grep '\\.dump$'", check=False).stdout.split())
 
 
 def test_an_upgrade_rolls_out_without_losing_a_running_task(api, probes, tmp_path):
@@ -94,14 +94,14 @@ def test_an_upgrade_rolls_out_without_losing_a_running_task(api, probes, tmp_pat
                 time.sleep(20)
                 master_recreated_under_load = container_id(MASTER, "airflow-init") != init_before
                 for w in WORKERS:
-                    on_host(w, f"touch /opt/airflow/data/{release}")
+                    on_host(w, f"touch {BASE}/data/{release}")
                 released = True
         rc = proc.wait(timeout=1800)
     finally:
         if proc.poll() is None:
             proc.kill()
         for w in WORKERS:
-            on_host(w, f"touch /opt/airflow/data/{release}", check=False)
+            on_host(w, f"touch {BASE}/data/{release}", check=False)
     out = "".join(lines)
     assert rc == 0, out[-5000:]
     assert released, "site.yml never drained a worker"

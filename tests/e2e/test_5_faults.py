@@ -9,7 +9,7 @@ stopped heartbeating is failed after airflow_stack_task_heartbeat_timeout
 (120 s in inventory/sandbox, 300 s by default) and retried elsewhere.
 """
 
-from cluster import MASTER, WORKERS, address, celery_online, hold_dag_id, on_host, ready_api, sh, wait_until
+from cluster import BASE, MASTER, WORKERS, address, celery_online, hold_dag_id, on_host, ready_api, sh, wait_until
 
 
 def _host_with_address(addr):
@@ -18,7 +18,7 @@ def _host_with_address(addr):
 
 def _healthy_stack(host):
     """Every service of the host's stack is running and healthy (or done)."""
-    proc = on_host(host, "docker compose --project-directory /opt/airflow ps -a "
+    proc = on_host(host, f"docker compose --project-directory {BASE} ps -a "
                          "--format '{{.Service}} {{.State}} {{.Health}}'", check=False)
     rows = [line.split() for line in proc.stdout.splitlines() if line.strip()]
     return proc.returncode == 0 and rows and all(

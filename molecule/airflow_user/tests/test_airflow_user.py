@@ -70,15 +70,15 @@ class TestBadInput:
 
     def test_uid_clash_with_existing_account(self, host, run_converge):
         before = _accounts(host)
-        rc, out = run_converge("airflow_user_uid=50002")
+        rc, out = run_converge("airflow_cluster_uid=50002")
         assert rc != 0
         assert "User 'airflow' already exists with UID 50000, not the requested 50002" in out
         assert _accounts(host) == before
 
     def test_uid_held_by_another_user(self, host, run_converge):
         before = _accounts(host)
-        rc, out = run_converge("airflow_user_name=airflow2", "airflow_user_group=airflow2",
-                               "airflow_user_gid=50003", "airflow_user_uid=51001")
+        rc, out = run_converge("airflow_cluster_user=airflow2", "airflow_cluster_group=airflow2",
+                               "airflow_cluster_gid=50003", "airflow_cluster_uid=51001")
         assert rc != 0
         assert "UID 51001 is already held by user 'etl'" in out
         assert _accounts(host) == before
@@ -86,7 +86,7 @@ class TestBadInput:
 
     def test_gid_held_by_another_group(self, host, run_converge):
         before = _accounts(host)
-        rc, out = run_converge("airflow_user_gid=51000")
+        rc, out = run_converge("airflow_cluster_gid=51000")
         assert rc != 0
         assert "Group 'airflow' already exists with GID 50001" in out
         assert "GID 51000 is already held by group 'analysts'" in out
