@@ -180,12 +180,12 @@ class TestBadInput:
         rc, out, _ = converge(
             run_converge,
             f"awscli_version={NEWER}",
-            f"awscli_pgp_fingerprint={AWS_FINGERPRINT}",
+            f"airflow_cluster_awscli_pgp_fingerprint={AWS_FINGERPRINT}",
             limit=BUNDLE_HOSTS,
         )
         assert rc != 0
         assert (
-            "which does not match the pinned awscli_pgp_fingerprint "
+            "which does not match the pinned airflow_cluster_awscli_pgp_fingerprint "
             f"{AWS_FINGERPRINT}"
         ) in out
         assert "Nothing was installed on" in out
