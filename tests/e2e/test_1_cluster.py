@@ -319,13 +319,19 @@ def test_a_stack_that_does_not_become_healthy_fails_with_its_logs(tmp_path):
     """A worker that is not healthy in time fails the run with its state and
     logs; the same command without the cause then repairs it."""
     inventory = copy_of_inventory(tmp_path)
-    # one worker gets a new setting (so it is recreated) and no time to start:
-    # its first healthcheck runs 5 s after it starts (start_interval), so it
-    # cannot be healthy within 2 s
+    # One worker gets a new setting (so it is recreated) and cannot become
+    # healthy: its host drops what its containers send to the broker's port
+    # (the worker is stopped first, so there is nothing to drain, which would
+    # need the broker too). Then 20 s are plenty to see it fail.
     (inventory / "host_vars" / f"{WORKERS[0]}.yml").write_text(
-        "airflow_stack_worker_concurrency: 3\nairflow_stack_wait_timeout: 2\n")
+        "airflow_stack_worker_concurrency: 3\nairflow_stack_wait_timeout: 20\n")
     limit = f"{MASTER},{WORKERS[0]}"
-    proc = sh(*PLAYBOOK, "-i", str(inventory), "--limit", limit, "playbooks/site.yml", check=False)
+    block = "DOCKER-USER -p tcp --dport 6379 -j REJECT"
+    on_host(WORKERS[0], f"docker compose --project-directory {BASE} stop worker && iptables -I {block}")
+    try:
+        proc = sh(*PLAYBOOK, "-i", str(inventory), "--limit", limit, "playbooks/site.yml", check=False)
+    finally:
+        on_host(WORKERS[0], f"iptables -D {block}")
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0
     assert f"The Airflow stack on {WORKERS[0]} did not become healthy" in out, out[-3000:]
