@@ -15,7 +15,7 @@ import stat
 import time
 
 
-from cluster import BASE, INVENTORY, MASTER, PLAYBOOK, WORKERS, ready_api, recap, sh
+from cluster import BASE, DEMO_SECRETS, INVENTORY, MASTER, PLAYBOOK, WORKERS, ready_api, recap, sh
 
 BACKUP_DIR = f"{BASE}/backups"
 DUMP_NAME = re.compile(r"^airflow-\d{8}T\d{6}Z\.dump$")
@@ -279,15 +279,29 @@ def test_restore_over_a_populated_db_picks_the_named_backup(api):
     client.run_etl()
 
 
-def test_a_site_run_with_the_same_image_takes_no_backup():
-    """After the restores too: site.yml changes nothing and takes no backup."""
+def test_a_second_site_run_changes_nothing_takes_no_backup_and_prints_no_secret():
+    """After everything above (DAG deploys, a worker added and removed, the
+    restores): site.yml changes nothing on any host, skips the work whose
+    inputs are in place, takes no backup (same image) and prints no secret,
+    even with -v. (The third worker's run in test_1 already showed the hosts
+    of the first deploy report 0 changed.)"""
     # earlier modules may have shipped their probe DAGs: put dags/ back first,
     # so that the DAG release is not the change site.yml reports
     play("playbooks/deploy-dags.yml")
     before = dumps()
-    proc = play("playbooks/site.yml")
+    proc = play("playbooks/site.yml", "-v")
     stats = recap(proc.stdout)
     assert set(stats) == set(HOSTS) and all(s["changed"] == 0 for s in stats.values()), stats
+    leaked = [secret for secret in DEMO_SECRETS if secret in proc.stdout + proc.stderr]
+    assert not leaked, f"secrets in the playbook output: {leaked}"
+    # work skipped when its inputs are in place: no DAG import check (every
+    # host runs this release), no image build or export on the controller (every
+    # host has its images), no drain and no batch (no worker's stack changes)
+    for skipped in ("Check | Load every DAG file", "Context | Build the image", "Ship | Save the images",
+                    "drain.yml"):
+        assert skipped not in proc.stdout, f"{skipped!r} ran in a run that changes nothing"
+    assert not re.search(r"PLAY \[Roll changes out[^\n]*\n+TASK", proc.stdout), "a worker was rolled"
+    # the backup step ran, and decided there is no migration
     assert "Before migration | Decide whether the change will migrate the DB" in proc.stdout
     assert "Backup | Dump the metadata DB" not in proc.stdout
     assert dumps() == before
