@@ -4,7 +4,8 @@ master with checksums and rotation, check mode, the copy to the controller,
 the backup site.yml takes before a migration (and only then), a restore
 refused without confirmation or from a damaged file, and the round trip
 through a destroyed PostgreSQL data directory and over a populated DB,
-checked through the REST API.
+checked through the REST API; last, a no-op site.yml run (0 changed, no
+secret, no backup) after all of it.
 
 The cluster is left healthy (later modules use it).
 """
