@@ -91,10 +91,12 @@ test: lint syntax static images-test
 demo: venv images
 	SANDBOX_PUBLISH="127.0.0.1:$(DEMO_UI_PORT):8080 127.0.0.1:$(DEMO_FLOWER_PORT):5555" $(SANDBOX) create $(DEMO_MASTER)
 	$(SANDBOX) create $(DEMO_WORKERS)
+	$(SANDBOX) tls $(DEMO_MASTER)
 	$(SANDBOX_PLAYBOOK) --flush-cache playbooks/site.yml
 	@echo
-	@echo "Airflow UI and REST API: http://127.0.0.1:$(DEMO_UI_PORT)/  (user admin, password sandbox-demo-admin)"
-	@echo "Flower (Celery workers): http://127.0.0.1:$(DEMO_FLOWER_PORT)/  (same user and password)"
+	@echo "Airflow UI and REST API: https://127.0.0.1:$(DEMO_UI_PORT)/  (user admin, password sandbox-demo-admin)"
+	@echo "Flower (Celery workers): https://127.0.0.1:$(DEMO_FLOWER_PORT)/  (user flower, password sandbox-demo-flower)"
+	@echo "Both use a throwaway CA's certificate: trust $(CURDIR)/.cache/tls/ca.crt (e.g. curl --cacert)"
 	@echo "Sandbox hosts: $(DEMO_HOSTS)  (a shell: docker exec -it sandbox-master bash)"
 	@echo "Redeploy DAGs: $(SANDBOX_PLAYBOOK) playbooks/deploy-dags.yml"
 

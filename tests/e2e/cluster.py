@@ -8,6 +8,7 @@ containers the tests (or make demo) created.
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -27,9 +28,26 @@ MASTER = next(iter(_GROUPS["airflow_master"]["hosts"]))
 WORKERS = list(_GROUPS["airflow_workers"]["hosts"])
 HOSTS = [MASTER, *WORKERS]
 NEW_WORKER = os.environ.get("E2E_NEW_WORKER", "sandbox-worker-3")
-UI = os.environ.get("E2E_UI", f"http://127.0.0.1:{os.environ.get('DEMO_UI_PORT', '8080')}")
-FLOWER = os.environ.get("E2E_FLOWER", f"http://127.0.0.1:{os.environ.get('DEMO_FLOWER_PORT', '5555')}")
+UI = os.environ.get("E2E_UI", f"https://127.0.0.1:{os.environ.get('DEMO_UI_PORT', '8080')}")
+FLOWER = os.environ.get("E2E_FLOWER", f"https://127.0.0.1:{os.environ.get('DEMO_FLOWER_PORT', '5555')}")
+# The sandbox's throwaway CA (sandbox.sh tls, run by make demo): the tests'
+# HTTPS requests trust it besides this machine's own CAs.
+CA = ROOT / ".cache" / "tls" / "ca.crt"
+
+
+def trust_the_sandbox_ca():
+    """Make requests trust CA (once it exists) besides the system's CAs."""
+    if CA.exists():
+        bundle = CA.with_name("bundle.pem")
+        bundle.write_text(Path("/etc/ssl/certs/ca-certificates.crt").read_text() + CA.read_text())
+        os.environ["REQUESTS_CA_BUNDLE"] = str(bundle)
+
+
+trust_the_sandbox_ca()
 ADMIN = ("admin", "sandbox-demo-admin")
+# the sandbox's read-only user (airflow_stack_users) and Flower's account
+VIEWER = ("viewer", "sandbox-demo-viewer")
+FLOWER_AUTH = ("flower", "sandbox-demo-flower")
 # The sandbox sets the cluster-wide base directory and UID to values other
 # than the defaults, so the tests check that everything follows them.
 _SETTINGS = yaml.safe_load((ROOT / INVENTORY / "group_vars" / "all" / "main.yml").read_text())
@@ -40,7 +58,8 @@ PLAYBOOK = ["ansible-playbook", "--vault-password-file", str(ROOT / "tests/sandb
 EXPECTED_TOTALS = {"kim": 150, "lee": 80}
 # the sandbox vault's demo values: they must never show up in playbook output
 DEMO_SECRETS = ["sandbox-demo-api-secret-key", "sandbox-demo-jwt-secret", "sandbox-demo-postgres",
-                "sandbox-demo-redis", "sandbox-demo-admin", "sandboxdemoAAAA"]
+                "sandbox-demo-redis", "sandbox-demo-admin", "sandbox-demo-flower", "sandbox-demo-viewer",
+                "sandboxdemoAAAA"]
 
 
 def sh(*args, check=True, **kwargs):
@@ -58,6 +77,27 @@ def recap(output):
             host, _, stats = line.partition(":")
             result[host.strip()] = {k: int(v) for k, v in (s.split("=") for s in stats.split())}
     return result
+
+
+def changed_tasks(output):
+    """{host: [task name, ...]}: the tasks (and handlers) that reported a
+    change on each host in an ansible-playbook output."""
+    result, task = {}, None
+    for line in output.splitlines():
+        heading = re.match(r"(?:TASK|RUNNING HANDLER) \[(.*)\]", line)
+        if heading:
+            task = heading.group(1)
+            continue
+        changed = re.match(r"changed: \[([^\]]+?)(?: -> [^\]]+)?\]", line)
+        if changed and task:
+            result.setdefault(changed.group(1), []).append(task)
+    return result
+
+
+def only_the_firewall(tasks):
+    """Whether these changes (changed_tasks) are the firewall's alone: a host
+    joining or leaving the inventory changes what every other host admits."""
+    return all("Firewall | " in task for task in tasks)
 
 
 def address(host):
@@ -274,6 +314,35 @@ def write_probe_dags(dags_dir):
 def on_host(host, script, check=True):
     """Run a shell script on a sandbox host."""
     return sh("docker", "exec", host, "sh", "-c", script, check=check)
+
+
+# The stack's ports (the role's defaults; the sandbox keeps them).
+_STACK = yaml.safe_load((ROOT / "roles" / "airflow_stack" / "defaults" / "main.yml").read_text())
+PORTS = {name: _STACK[f"airflow_stack_{name}_port"] for name in ("postgres", "redis", "api", "flower", "log_server")}
+# The ports each host publishes (the master runs Flower and a local worker in the sandbox).
+PUBLISHED = {MASTER: sorted(PORTS.values()), **{w: [PORTS["log_server"]] for w in WORKERS}}
+_PROBE = ("import socket, sys\n"
+          "for t in sys.argv[1:]:\n"
+          "    a, p = t.rsplit(':', 1)\n"
+          "    try:\n"
+          "        socket.create_connection((a, int(p)), timeout=5).close(); r = 'open'\n"
+          "    except ConnectionRefusedError: r = 'refused'\n"
+          "    except OSError as e: r = type(e).__name__\n"
+          "    print(t, r)\n")
+
+
+def probe(targets, host=None):
+    """{"address:port": "open" | "refused" | ...}: TCP connections from a sandbox
+    host, or (host None) from a throwaway container on the sandbox network that
+    is not in the inventory."""
+    targets = [f"{address(h)}:{p}" for h, ports in targets.items() for p in ports]
+    if host is None:
+        image = sh(str(SANDBOX), "image-tag", "host").stdout.strip()
+        cmd = ["docker", "run", "--rm", "--network", os.environ.get("SANDBOX_NETWORK", "airflow-sandbox"), image]
+    else:
+        cmd = ["docker", "exec", host]
+    out = sh(*cmd, "python3", "-c", _PROBE, *targets).stdout
+    return dict(line.split() for line in out.splitlines() if line.strip())
 
 
 def container_id(host, service):

@@ -117,6 +117,20 @@ CASES = [
      "airflow_image_base 'apache/airflow:3.3.1-python3.12' is Airflow 3.3.1, but airflow_cluster_airflow_version is '3.3.2'"),
     ("weak-admin-password", group_vars("vault_airflow_admin_password: admin12345\n"), [],
      "airflow_stack_admin_password is too weak (10 characters, at least 16 needed)"),
+    ("user-with-an-unknown-role", group_vars("airflow_stack_users: [{username: ann, role: Superuser, email: a@x.invalid}]\n"
+                                             "vault_airflow_user_passwords: {ann: sandbox-demo-0123456789}\n"), [],
+     "value of role must be one of: Admin, Op, User, Viewer, got: Superuser"),
+    ("user-without-a-password", group_vars("airflow_stack_users: [{username: ann, role: Op, email: a@x.invalid}]\n"), [],
+     "'ann' has no password: add it to vault_airflow_user_passwords"),
+    ("two-users-one-email", group_vars("airflow_stack_users: [{username: ann, role: Op, email: a@x.invalid},"
+                                       " {username: bob, role: User, email: A@x.invalid}]\n"
+                                       "vault_airflow_user_passwords: {ann: sandbox-demo-0123456789,"
+                                       " bob: sandbox-demo-9876543210}\n"), [],
+     "the e-mail A@x.invalid is given to more than one user"),
+    ("firewall-network-not-a-cidr", group_vars("airflow_stack_firewall_ui_networks: [10.0.0.0/33, office]\n"), [],
+     "10.0.0.0/33, office: not an IPv4 address or CIDR"),
+    ("weak-flower-password", group_vars("vault_airflow_flower_password: flower\n"), [],
+     "airflow_stack_flower_password is too weak"),
     ("secret-not-set", group_vars('vault_airflow_jwt_secret: ""\n'), [],
      "airflow_stack_jwt_secret is not set"),
     ("secret-that-breaks-urls", group_vars('vault_airflow_redis_password: "p@ss:word-0123456789"\n'), [],

@@ -7,6 +7,7 @@ Everything it talks to is on this machine: 127.0.0.1 and the sandbox
 containers it (or make demo) created.
 """
 
+import base64
 import json
 import shutil
 import time
@@ -15,8 +16,8 @@ import pytest
 import requests
 import yaml
 
-from cluster import (ADMIN, BASE, DEMO_SECRETS, EXPECTED_TOTALS, FLOWER, HOSTS, INVENTORY, MASTER, NEW_WORKER, PLAYBOOK, UI,
-                     ROOT, SANDBOX, WORKERS, address, celery_online, copy_of_dags, copy_of_inventory,
+from cluster import (ADMIN, BASE, DEMO_SECRETS, EXPECTED_TOTALS, FLOWER, FLOWER_AUTH, HOSTS, INVENTORY, MASTER, NEW_WORKER, PLAYBOOK, UI,
+                     PORTS, PUBLISHED, ROOT, SANDBOX, VIEWER, WORKERS, address, changed_tasks, only_the_firewall, probe, celery_online, copy_of_dags, copy_of_inventory,
                      container_id, current_releases, dag_folders, hold_dag_id, on_host, ready_api, recap, sh, stack_files)
 
 
@@ -47,6 +48,21 @@ def test_each_host_holds_only_the_images_it_runs():
 # Broken inventories (the preflight's checks): test_0_preflight.py.
 
 
+def test_only_the_clusters_hosts_reach_the_stacks_ports():
+    """The firewall (airflow_stack_firewall_*): a machine on the hosts' network
+    that is not in the inventory is refused on every port the stack publishes
+    (PostgreSQL, the broker, the api-server, Flower, the log servers: the
+    sandbox admits only the controller besides the cluster), while the
+    cluster's hosts reach each other's; the REST API answers this machine."""
+    outsider = probe(PUBLISHED)
+    assert outsider and set(outsider.values()) == {"refused"}, outsider
+    assert set(probe(PUBLISHED, host=WORKERS[0]).values()) == {"open"}
+    assert set(probe({w: PUBLISHED[w] for w in WORKERS}, host=MASTER).values()) == {"open"}
+    assert requests.get(f"{UI}/api/v2/monitor/health", timeout=30).status_code == 200
+    for host in HOSTS:
+        assert on_host(host, "systemctl is-enabled airflow-firewall.service").stdout.strip() == "enabled"
+
+
 def test_env_identical_on_every_host_and_private():
     sums = {h: sh("docker", "exec", h, "sha256sum", f"{BASE}/.env").stdout.split()[0] for h in HOSTS}
     assert len(set(sums.values())) == 1, sums
@@ -57,10 +73,11 @@ def test_env_identical_on_every_host_and_private():
 # The sandbox vault's values (inventory/sandbox/group_vars/all/vault.yml)
 VAULT = {"fernet": "sandboxdemoAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "api": "sandbox-demo-api-secret-key",
          "jwt": "sandbox-demo-jwt-secret", "postgres": "sandbox-demo-postgres", "broker": "sandbox-demo-redis",
-         "admin": "sandbox-demo-admin"}
-# which secrets each service's container may hold (in its environment)
-ALLOWED = {"postgres": {"postgres"}, "redis": {"broker"}, "flower": {"fernet", "api", "jwt", "postgres", "broker", "admin"}}
+         "admin": ADMIN[1], "flower": FLOWER_AUTH[1], "viewer": VIEWER[1]}
+# which secrets each service's container may hold (in its environment); the
+# UI users' passwords (admin, viewer) none: they are hashed in the DB
 AIRFLOW = {"fernet", "api", "jwt", "postgres", "broker"}
+ALLOWED = {"postgres": {"postgres"}, "redis": {"broker"}, "flower": AIRFLOW | {"flower"}}
 
 
 def test_each_container_gets_only_its_own_secrets_and_none_is_on_a_command_line():
@@ -82,10 +99,12 @@ def test_each_container_gets_only_its_own_secrets_and_none_is_on_a_command_line(
         # every process on the host (the containers' included): no secret in its arguments
         args = on_host(host, "ps -eo args").stdout
         assert not [name for name, value in VAULT.items() if value in args], f"a secret on {host}'s process list"
-    # the admin password is on the master only, and only Flower's container has it in its environment
-    for worker in WORKERS:
-        assert on_host(worker, f"grep -rl {VAULT['admin']} {BASE}/.env {BASE}/config",
-                       check=False).stdout == ""
+    # no file of any host holds a UI user's password (the simple auth manager's
+    # password file is gone), and no worker host Flower's
+    for host in HOSTS:
+        for name in ("admin", "viewer") + (("flower",) if host != MASTER else ()):
+            assert on_host(host, f"grep -rl {VAULT[name]} {BASE}/.env {BASE}/config {BASE}/compose.yml",
+                           check=False).stdout == "", f"{host} holds the {name} password"
 
 
 def test_etl_run_passes_data_through_xcom(api):
@@ -108,21 +127,101 @@ def test_tasks_run_on_worker_hosts_and_their_logs_are_readable(api, runs_on_ever
         assert marker in text, f"log of {ti['task_id']} from {wanted[addr]} ({addr}) lacks {marker!r}: {text[:2000]}"
 
 
-def test_flower_sees_every_worker_and_asks_for_the_admin_account(api):
+def test_flower_sees_every_worker_and_asks_for_its_own_account(api):
     """The optional Flower (on in the sandbox) lists every host's Celery worker
     as online, the master's local one included, and refuses anonymous users."""
     flower = FLOWER
     assert requests.get(f"{flower}/workers", timeout=30).status_code == 401
+    # its own account, not the UI's admin
+    assert requests.get(f"{flower}/api/workers", auth=ADMIN, timeout=30).status_code == 401
     online = set()
     for _ in range(20):
         # Flower's API asks the workers over the broker (Celery's inspect)
-        workers = requests.get(f"{flower}/api/workers", params={"refresh": "1"}, auth=ADMIN, timeout=60)
+        workers = requests.get(f"{flower}/api/workers", params={"refresh": "1"}, auth=FLOWER_AUTH, timeout=60)
         assert workers.status_code == 200, workers.text[:500]
         online = set(workers.json())
         if online >= {f"celery@{h}" for h in HOSTS}:
             return
         time.sleep(3)
     pytest.fail(f"Flower shows these workers online: {sorted(online)}")
+
+
+def test_the_api_server_and_flower_speak_https_only():
+    """TLS (airflow_stack_tls_*): the api-server and Flower answer over HTTPS
+    with a certificate the sandbox's CA issued (requests checks it), and no
+    plain HTTP is served on the cluster address; the workers' execution API
+    URL is https and their containers trust the CA."""
+    assert UI.startswith("https://") and FLOWER.startswith("https://")
+    assert requests.get(f"{UI}/api/v2/monitor/health", timeout=30).status_code == 200
+    assert requests.get(f"{FLOWER}/healthcheck", auth=FLOWER_AUTH, timeout=30).status_code == 200
+    for plain in (f"http://{address(MASTER)}:{PORTS['api']}/api/v2/monitor/health",
+                  f"http://{address(MASTER)}:{PORTS['flower']}/healthcheck"):
+        with pytest.raises(requests.exceptions.ConnectionError):
+            requests.get(plain, timeout=10)
+    for host in HOSTS:
+        env = on_host(host, f"grep -E '^AIRFLOW__(CORE__EXECUTION_API_SERVER_URL|API__SSL_CA_FILE)=' {BASE}/.env").stdout
+        assert f"=https://{address(MASTER)}:{PORTS['api']}/execution/" in env and "SSL_CA_FILE=" in env, env
+    # the key is on the master only, and in no container but the api-server's and Flower's
+    for host in HOSTS:
+        keys = on_host(host, f"find {BASE}/tls -name '*.key'", check=False).stdout.split()
+        assert keys == ([f"{BASE}/tls/server/server.key"] if host == MASTER else []), f"{host}: {keys}"
+    mounts = on_host(MASTER, "for c in $(docker ps -q); do docker inspect -f "
+                             "'{{index .Config.Labels \"com.docker.compose.service\"}} {{range .Mounts}}{{.Source}} {{end}}' $c; done").stdout
+    with_key = sorted(line.split()[0] for line in mounts.splitlines() if f"{BASE}/tls/server" in line)
+    assert with_key == ["api-server", "flower"], mounts
+
+
+def token(username, password):
+    return requests.post(f"{UI}/auth/token", json={"username": username, "password": password}, timeout=30)
+
+
+def test_the_api_wants_a_user_and_each_role_gets_its_rights(api):
+    """The FAB auth manager: anonymous and wrong-password requests are refused
+    (401), the admin gets a token, and the sandbox's Viewer (airflow_stack_users)
+    may list the DAGs but not trigger one (403)."""
+    assert requests.get(f"{UI}/api/v2/dags", timeout=30).status_code == 401
+    assert token(ADMIN[0], "wrong-" + ADMIN[1]).status_code == 401
+    assert token(*ADMIN).status_code in (200, 201)
+    viewer = token(*VIEWER)
+    assert viewer.status_code in (200, 201), viewer.text
+    headers = {"Authorization": f"Bearer {viewer.json()['access_token']}"}
+    dags = requests.get(f"{UI}/api/v2/dags", headers=headers, timeout=30)
+    assert dags.status_code == 200 and "etl" in {d["dag_id"] for d in dags.json()["dags"]}, dags.text[:500]
+    run = requests.post(f"{UI}/api/v2/dags/etl/dagRuns", json={"logical_date": None}, headers=headers, timeout=30)
+    assert run.status_code == 403, run.text[:500]
+
+
+def test_users_follow_the_inventory_and_the_vault(api):
+    """users.yml (site.yml runs the same tasks on the master) creates a user the
+    inventory adds and applies roles and passwords changed in the inventory
+    and the vault; the next run, with the sandbox's own inventory, puts them
+    back and deactivates the user no longer listed. Only the master changes."""
+    def user(name):
+        return api.session.get(f"{UI}/auth/fab/v1/users/{name}", timeout=30).json()
+
+    def roles(name):
+        return [r["name"] for r in user(name)["roles"]]
+
+    def ok(response):
+        return response.status_code in (200, 201)
+
+    changed = {"airflow_stack_users": [{"username": "viewer", "role": "User", "email": "viewer@sandbox.invalid"},
+                                       {"username": "auditor", "role": "Op", "email": "auditor@sandbox.invalid"}],
+               "vault_airflow_user_passwords": {"viewer": VIEWER[1] + "-2", "auditor": "sandbox-demo-auditor"},
+               "vault_airflow_admin_password": ADMIN[1] + "-2"}
+    out = sh(*PLAYBOOK, "-i", INVENTORY, "-e", json.dumps(changed), "playbooks/users.yml").stdout
+    assert {h: s["changed"] for h, s in recap(out).items()} == {h: int(h == MASTER) for h in HOSTS}, recap(out)
+    assert token(*ADMIN).status_code == 401 and ok(token(ADMIN[0], ADMIN[1] + "-2"))
+    assert token(*VIEWER).status_code == 401 and ok(token(VIEWER[0], VIEWER[1] + "-2"))
+    assert ok(token("auditor", "sandbox-demo-auditor"))
+    assert roles("viewer") == ["User"] and roles("auditor") == ["Op"]
+    assert not [s for s in DEMO_SECRETS + ["sandbox-demo-auditor"] if s in out], "a secret in the playbook's output"
+
+    out = sh(*PLAYBOOK, "-i", INVENTORY, "playbooks/users.yml").stdout
+    assert {h: s["changed"] for h, s in recap(out).items()} == {h: int(h == MASTER) for h in HOSTS}, recap(out)
+    assert ok(token(*ADMIN)) and ok(token(*VIEWER)) and roles("viewer") == ["Viewer"]
+    assert token("auditor", "sandbox-demo-auditor").status_code == 401 and user("auditor")["active"] is False
+    assert "auditor: deactivated" in out, out[-2000:]
 
 
 def test_a_dag_import_error_stops_the_deploy_and_ships_nothing(tmp_path):
@@ -237,7 +336,15 @@ def test_ui_lists_the_dags_in_a_real_browser(api, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
+    # the browser accepts the sandbox master's certificate, and only it
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    cert = x509.load_pem_x509_certificate((ROOT / ".cache" / "tls" / f"{MASTER}.crt").read_bytes())
+    spki = cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    digest = hashes.Hash(hashes.SHA256())
+    digest.update(spki)
     options = webdriver.ChromeOptions()
+    options.add_argument(f"--ignore-certificate-errors-spki-list={base64.b64encode(digest.finalize()).decode()}")
     options.binary_location = "/usr/bin/chromium"
     for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -248,11 +355,12 @@ def test_ui_lists_the_dags_in_a_real_browser(api, tmp_path):
         driver.set_page_load_timeout(60)
         driver.get(f"{UI}/")
         wait = WebDriverWait(driver, 60)
-        # the sign-in form of Airflow's simple auth manager
+        # the sign-in form of the FAB auth manager (on airflow_stack_ui_url)
         user = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "input[name='username'], input#username"))
+        assert driver.current_url.startswith(UI), f"sign-in page at {driver.current_url}, not on {UI}"
         user.send_keys(ADMIN[0])
         driver.find_element(By.CSS_SELECTOR, "input[type='password']").send_keys(ADMIN[1])
-        driver.find_element(By.CSS_SELECTOR, "button[type='submit']").click()
+        driver.find_element(By.CSS_SELECTOR, "button[type='submit'], input[type='submit']").click()
         wait.until(lambda d: "/login" not in d.current_url and "/auth/" not in d.current_url)
         driver.get(f"{UI}/dags")
         wait.until(lambda d: "api_ping" in d.find_element(By.TAG_NAME, "body").text
@@ -284,10 +392,12 @@ def test_a_third_worker_joins_with_one_command(api, inventory_with_a_third_worke
         shutil.copy(path, path.with_name(path.name.replace(WORKERS[1], NEW_WORKER)))
     # the one command of the README, against the inventory with the new line
     out = sh(*PLAYBOOK, "-i", str(inventory), "playbooks/site.yml").stdout
-    stats = recap(out)
+    stats, changes = recap(out), changed_tasks(out)
     assert stats[NEW_WORKER]["changed"] > 0
-    assert stats[MASTER]["changed"] == 0, "adding a worker must not touch the master"
-    assert all(stats[w]["changed"] == 0 for w in WORKERS), f"adding a worker must not touch the others: {stats}"
+    # the others only learn to admit the new host: nothing else of theirs changes
+    for host in HOSTS:
+        assert changes.get(host) and only_the_firewall(changes[host]), f"adding a worker changed on {host}: {changes}"
+    assert set(probe({MASTER: PUBLISHED[MASTER]}, host=NEW_WORKER).values()) == {"open"}
     images = sh("docker", "exec", NEW_WORKER, "docker", "images", "--format", "{{.Repository}}").stdout.split()
     assert not {"airflow-sandbox/postgres", "airflow-sandbox/redis"} & set(images), images
     new_addr = address(NEW_WORKER)
@@ -309,7 +419,7 @@ def test_a_stack_that_does_not_become_healthy_fails_with_its_logs(tmp_path):
     (inventory / "host_vars" / f"{WORKERS[0]}.yml").write_text(
         "airflow_stack_worker_concurrency: 3\nairflow_stack_wait_timeout: 20\n")
     limit = f"{MASTER},{WORKERS[0]}"
-    block = "DOCKER-USER -p tcp --dport 6379 -j REJECT"
+    block = f"DOCKER-USER -p tcp --dport {PORTS['redis']} -j REJECT"
     on_host(WORKERS[0], f"docker compose --project-directory {BASE} stop worker && iptables -I {block}")
     try:
         proc = sh(*PLAYBOOK, "-i", str(inventory), "--limit", limit, "playbooks/site.yml", check=False)
@@ -321,10 +431,12 @@ def test_a_stack_that_does_not_become_healthy_fails_with_its_logs(tmp_path):
     assert "----- worker (last 40 lines)" in out, out[-3000:]
     assert not [secret for secret in DEMO_SECRETS if secret in out]
     repair = sh(*PLAYBOOK, "-i", INVENTORY, "--limit", limit, "playbooks/site.yml").stdout
-    stats = recap(repair)
-    assert stats[WORKERS[0]]["changed"] > 0 and stats[MASTER]["changed"] == 0, stats
-    # the third worker still runs, but this inventory does not list it
+    assert recap(repair)[WORKERS[0]]["changed"] > 0, recap(repair)
+    # the third worker still runs, but this inventory does not list it: the
+    # master's firewall no longer admits it (its open connections go on)...
+    assert only_the_firewall(changed_tasks(repair).get(MASTER, [])), changed_tasks(repair)
     assert f"Celery sees workers that are not in the inventory: celery@{NEW_WORKER}" in repair, repair[-3000:]
+    assert set(probe({MASTER: PUBLISHED[MASTER]}, host=NEW_WORKER).values()) == {"refused"}
 
 
 def test_removing_a_worker_loses_no_task(api, probes, inventory_with_a_third_worker):
@@ -332,7 +444,10 @@ def test_removing_a_worker_loses_no_task(api, probes, inventory_with_a_third_wor
     its stack and secrets, and Celery no longer lists it; a second run changes
     nothing."""
     inventory = inventory_with_a_third_worker
-    sh(*PLAYBOOK, "-i", str(inventory), "-e", f"airflow_dags_src={probes}", "playbooks/deploy-dags.yml")
+    # ...until a run with the inventory that lists it again (the probe DAGs too)
+    sh(*PLAYBOOK, "-i", str(inventory), "--limit", f"{MASTER},{NEW_WORKER}", "-e", f"airflow_dags_src={probes}",
+       "playbooks/site.yml")
+    assert set(probe({MASTER: PUBLISHED[MASTER]}, host=NEW_WORKER).values()) == {"open"}
     dag_id = hold_dag_id(NEW_WORKER)
     run_id = api.trigger(dag_id, {"seconds": 25})
     assert api.wait_running(dag_id, run_id, "hold")["hostname"] == address(NEW_WORKER)

@@ -2,14 +2,15 @@
 killed while its task runs (the task is retried on another worker, the run
 succeeds), the killed host started again (a hard reboot: it rejoins on its
 own), the Docker daemon restarted on a worker host, and the master host
-rebooted. Last module: it leaves the cluster healthy but rebooted.
+rebooted; the firewall holds across both. Last module: it leaves the cluster healthy but rebooted.
 
 The sandbox's shorter timeouts make the retry quick: a task whose worker
 stopped heartbeating is failed after airflow_stack_task_heartbeat_timeout
 (120 s in inventory/sandbox, 300 s by default) and retried elsewhere.
 """
 
-from cluster import BASE, MASTER, WORKERS, address, celery_online, hold_dag_id, on_host, ready_api, sh, wait_until
+from cluster import (BASE, MASTER, PUBLISHED, WORKERS, address, celery_online, hold_dag_id, on_host, probe, ready_api,
+                     sh, wait_until)
 
 
 def _host_with_address(addr):
@@ -60,6 +61,8 @@ def test_a_docker_daemon_restart_on_a_worker_host(api, probes):
     on_host(host, "systemctl restart docker")
     _wait_rejoined(host)
     _runs_a_task_on(api, host)
+    # the firewall holds across the restart: an outsider is still refused
+    assert set(probe({host: PUBLISHED[host]}).values()) == {"refused"}
 
 
 def test_a_master_host_reboot(api, probes):
@@ -74,3 +77,5 @@ def test_a_master_host_reboot(api, probes):
     assert fresh.run_etl()
     for w in WORKERS:
         _runs_a_task_on(fresh, w)
+    # the firewall is back after the reboot (loaded before Docker started)
+    assert set(probe({MASTER: PUBLISHED[MASTER]}).values()) == {"refused"}

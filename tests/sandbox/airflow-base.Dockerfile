@@ -6,7 +6,7 @@
 ARG BASE
 FROM ${BASE}
 ARG AIRFLOW_VERSION=3.3.2
-ARG AIRFLOW_EXTRAS=celery,postgres,redis,http
+ARG AIRFLOW_EXTRAS=celery,postgres,redis,http,fab
 ENV DEBIAN_FRONTEND=noninteractive
 COPY ca/ /usr/local/share/ca-certificates/
 RUN apt-get update \

@@ -14,6 +14,9 @@
 #   sandbox.sh create NAME...      start sandbox hosts (idempotent)
 #   sandbox.sh destroy NAME...     remove sandbox hosts and their volumes
 #   sandbox.sh image-tag KIND      print the tag of a base image (rootfs or a kind)
+#   sandbox.sh tls MASTER          a throwaway CA (once) and a certificate for the
+#                                  sandbox master MASTER (its address, 127.0.0.1,
+#                                  localhost), in .cache/tls/ of the project
 #
 # Environment:
 #   SANDBOX_NETWORK      docker network the hosts share (default: airflow-sandbox)
@@ -172,12 +175,39 @@ cmd_destroy() {
   fi
 }
 
+# The sandbox's TLS files, standing in for what an operator's CA issues:
+# .cache/tls/ca.{crt,key} (made once), MASTER.{crt,key} (made again when the
+# master's address is not in it). The sandbox inventory points at them.
+cmd_tls() {
+  local name=$1 dir ip
+  dir=$(cd "$here/../.." && pwd)/.cache/tls
+  ip=$(docker inspect -f "{{(index .NetworkSettings.Networks \"$SANDBOX_NETWORK\").IPAddress}}" "$name")
+  [ -n "$ip" ] || { log "$name has no address on $SANDBOX_NETWORK"; exit 1; }
+  mkdir -p "$dir"
+  if [ ! -s "$dir/ca.crt" ]; then
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=Airflow sandbox CA (throwaway)" \
+      -keyout "$dir/ca.key" -out "$dir/ca.crt" 2>/dev/null
+    chmod 600 "$dir/ca.key"
+  fi
+  if [ -s "$dir/$name.crt" ] && openssl x509 -in "$dir/$name.crt" -noout -ext subjectAltName 2>/dev/null \
+       | grep -q "IP Address:$ip\(,\|\$\)"; then
+    log "TLS certificate of $name ($ip) already in $dir"; return
+  fi
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=$name" -keyout "$dir/$name.key" -out "$dir/$name.csr" 2>/dev/null
+  openssl x509 -req -in "$dir/$name.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial -days 825 \
+    -extfile <(printf 'subjectAltName=IP:%s,IP:127.0.0.1,DNS:localhost,DNS:%s\nextendedKeyUsage=serverAuth\n' "$ip" "$name") \
+    -out "$dir/$name.crt" 2>/dev/null
+  chmod 600 "$dir/$name.key"; rm -f "$dir/$name.csr"
+  log "TLS certificate of $name ($ip) written to $dir (CA: $dir/ca.crt)"
+}
+
 case "${1:-}" in
   images) shift; cmd_images "$@" ;;
   image-tag)
     case "${2:-}" in rootfs) rootfs_tag ;; "") log "image-tag KIND"; exit 2 ;; *) image_tag "$2" ;; esac ;;
   create) shift; [ $# -gt 0 ] || { log "create NAME..."; exit 2; }; cmd_create "$@" ;;
   destroy) shift; [ $# -gt 0 ] || { log "destroy NAME..."; exit 2; }; cmd_destroy "$@" ;;
+  tls) [ $# -eq 2 ] || { log "tls MASTER"; exit 2; }; cmd_tls "$2" ;;
   run-options) run_options ;;
-  *) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

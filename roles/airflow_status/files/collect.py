@@ -108,9 +108,14 @@ def celery_ping(compose, candidates, timeout):
 def api_health(compose, service, port):
     if not running(compose, [service]):
         return {"error": f"{service} is not running"}
-    rc, out, err = run(compose + ["exec", "-T", service, "curl", "-s", "--max-time", "20",
-                                  f"http://localhost:{port}/api/v2/monitor/health"])
-    health = last_json_object(out)
+    # https when the cluster has TLS (airflow_stack_tls_enabled; the name in
+    # the certificate is not localhost's, hence -k), else plain http
+    for scheme in ("https", "http"):
+        rc, out, err = run(compose + ["exec", "-T", service, "curl", "-s", "-k", "--max-time", "20",
+                                      f"{scheme}://localhost:{port}/api/v2/monitor/health"])
+        health = last_json_object(out)
+        if rc == 0 and health is not None:
+            break
     if rc != 0 or health is None:
         return {"error": f"no answer from {service}'s /api/v2/monitor/health ({rc}): {last_lines(err or out)}"}
     beat = (health.get("scheduler") or {}).get("latest_scheduler_heartbeat")
