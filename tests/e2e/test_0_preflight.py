@@ -79,6 +79,13 @@ def _one_host_twice(groups):
     groups["airflow_workers"]["hosts"][W2] = {"ansible_host": W1}
 
 
+def _key_of_another_certificate(inventory):
+    """A TLS key that is not the certificate's (a new one, next to the inventory)."""
+    key = inventory / "other.key"
+    sh("openssl", "genrsa", "-out", str(key), "2048")
+    group_vars(f"airflow_stack_tls_key_file: {key}\n")(inventory)
+
+
 # (id, change to the inventory, extra ansible-playbook arguments, expected text)
 CASES = [
     ("no-master", topology(_no_master), [],
@@ -129,6 +136,10 @@ CASES = [
      "the e-mail A@x.invalid is given to more than one user"),
     ("firewall-network-not-a-cidr", group_vars("airflow_stack_firewall_ui_networks: [10.0.0.0/33, office]\n"), [],
      "10.0.0.0/33, office: not an IPv4 address or CIDR"),
+    ("tls-certificate-missing", group_vars("airflow_stack_tls_cert_file: /nonexistent/airflow.crt\n"), [],
+     "airflow_stack_tls_cert_file ('/nonexistent/airflow.crt') is not a file on the controller"),
+    ("tls-key-of-another-certificate", _key_of_another_certificate, [],
+     "airflow_stack_tls_key_file is not the key of airflow_stack_tls_cert_file"),
     ("weak-flower-password", group_vars("vault_airflow_flower_password: flower\n"), [],
      "airflow_stack_flower_password is too weak"),
     ("secret-not-set", group_vars('vault_airflow_jwt_secret: ""\n'), [],
