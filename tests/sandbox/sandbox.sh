@@ -185,7 +185,10 @@ cmd_tls() {
   [ -n "$ip" ] || { log "$name has no address on $SANDBOX_NETWORK"; exit 1; }
   mkdir -p "$dir"
   if [ ! -s "$dir/ca.crt" ]; then
+    # keyUsage on the CA and the key identifiers on the leaf: Python 3.13's
+    # default (strict X.509) verification refuses certificates without them
     openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=Airflow sandbox CA (throwaway)" \
+      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
       -keyout "$dir/ca.key" -out "$dir/ca.crt" 2>/dev/null
     chmod 600 "$dir/ca.key"
   fi
@@ -195,7 +198,9 @@ cmd_tls() {
   fi
   openssl req -newkey rsa:2048 -nodes -subj "/CN=$name" -keyout "$dir/$name.key" -out "$dir/$name.csr" 2>/dev/null
   openssl x509 -req -in "$dir/$name.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial -days 825 \
-    -extfile <(printf 'subjectAltName=IP:%s,IP:127.0.0.1,DNS:localhost,DNS:%s\nextendedKeyUsage=serverAuth\n' "$ip" "$name") \
+    -extfile <(printf '%s\n' "subjectAltName=IP:$ip,IP:127.0.0.1,DNS:localhost,DNS:$name" \
+                 "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" \
+                 "extendedKeyUsage=serverAuth" "subjectKeyIdentifier=hash" "authorityKeyIdentifier=keyid,issuer") \
     -out "$dir/$name.crt" 2>/dev/null
   chmod 600 "$dir/$name.key"; rm -f "$dir/$name.csr"
   log "TLS certificate of $name ($ip) written to $dir (CA: $dir/ca.crt)"
