@@ -466,6 +466,11 @@ def test_removing_a_worker_loses_no_task(api, probes, inventory_with_a_third_wor
     assert on_host(NEW_WORKER, "docker images -q sandbox/airflow").stdout.strip(), "images are kept by default"
     # nothing left to do the second time
     assert all(s["changed"] == 0 for s in recap(sh(*remove).stdout).values())
+    # the README's next step: its line out of the inventory, then site.yml; the
+    # other hosts then refuse it, and that is all that changes on them
+    out = sh(*PLAYBOOK, "-i", INVENTORY, "playbooks/site.yml").stdout
+    assert all(only_the_firewall(tasks) for tasks in changed_tasks(out).values()), changed_tasks(out)
+    assert set(probe({MASTER: PUBLISHED[MASTER]}, host=NEW_WORKER).values()) == {"refused"}
     # only worker hosts can be removed, and the run says how
     refused = sh(*PLAYBOOK, "-i", str(inventory), "-e", f"airflow_stack_remove_hosts={MASTER}",
                  "playbooks/remove-worker.yml", check=False)
