@@ -468,7 +468,7 @@ def test_removing_a_worker_loses_no_task(api, probes, inventory_with_a_third_wor
     assert all(s["changed"] == 0 for s in recap(sh(*remove).stdout).values())
     # the README's next step: its line out of the inventory, then site.yml; the
     # other hosts then refuse it, and that is all that changes on them
-    out = sh(*PLAYBOOK, "-i", INVENTORY, "playbooks/site.yml").stdout
+    out = sh(*PLAYBOOK, "-i", INVENTORY, "-e", f"airflow_dags_src={probes}", "playbooks/site.yml").stdout
     assert all(only_the_firewall(tasks) for tasks in changed_tasks(out).values()), changed_tasks(out)
     assert set(probe({MASTER: PUBLISHED[MASTER]}, host=NEW_WORKER).values()) == {"refused"}
     # only worker hosts can be removed, and the run says how
