@@ -44,6 +44,12 @@ def trust_the_sandbox_ca():
 
 
 trust_the_sandbox_ca()
+# The sandbox base images' tags, worked out once for the session rather than
+# by each playbook run at each use (inventory/sandbox's SANDBOX_TAG_*).
+for _kind in ("airflow-base", "postgres", "redis"):
+    os.environ.setdefault("SANDBOX_TAG_" + _kind.upper().replace("-", "_"),
+                          subprocess.run([str(SANDBOX), "image-tag", _kind], check=True, capture_output=True,
+                                         text=True).stdout.strip())
 ADMIN = ("admin", "sandbox-demo-admin")
 # the sandbox's read-only user (airflow_stack_users) and Flower's account
 VIEWER = ("viewer", "sandbox-demo-viewer")

@@ -263,14 +263,16 @@ deploy_probe()
 
 
 def test_check_mode_reports_a_dag_change_and_ships_nothing(tmp_path):
-    """site.yml --check on the running cluster: the new DAG release shows up as a
-    change on every host (after the import check), and nothing is touched."""
+    """site.yml --check on the running cluster (the master and one worker): the
+    new DAG release shows up as a change on each host of the run (after the
+    import check), and nothing is touched on any host."""
     dags = copy_of_dags(tmp_path)
     (dags / "deploy_probe.py").write_text(PROBE_DAG)
     before, stacks = dag_folders(), stack_files()
-    proc = sh(*PLAYBOOK, "-i", INVENTORY, "--check", "-e", f"airflow_dags_src={dags}", "playbooks/site.yml")
+    proc = sh(*PLAYBOOK, "-i", INVENTORY, "--check", "--limit", f"{MASTER},{WORKERS[0]}",
+              "-e", f"airflow_dags_src={dags}", "playbooks/site.yml")
     stats = recap(proc.stdout)
-    assert set(stats) == {MASTER, *WORKERS} and all(s["changed"] > 0 for s in stats.values()), stats
+    assert set(stats) == {MASTER, WORKERS[0]} and all(s["changed"] > 0 for s in stats.values()), stats
     assert "DAGs found: api_ping, deploy_probe, etl" in proc.stdout
     assert dag_folders() == before and stack_files() == stacks
 
