@@ -12,6 +12,10 @@ DEMO_HOSTS := $(DEMO_MASTER) $(DEMO_WORKERS)
 DEMO_UI_PORT ?= 8080
 DEMO_FLOWER_PORT ?= 5555
 SANDBOX_PLAYBOOK := ansible-playbook -i inventory/sandbox --vault-password-file tests/sandbox/demo-vault-password
+# The sandbox base images' tags, worked out once for a playbook run rather
+# than by the inventory at each use (inventory/sandbox reads SANDBOX_TAG_*).
+SANDBOX_TAGS = SANDBOX_TAG_AIRFLOW_BASE=$$($(SANDBOX) image-tag airflow-base) \
+  SANDBOX_TAG_POSTGRES=$$($(SANDBOX) image-tag postgres) SANDBOX_TAG_REDIS=$$($(SANDBOX) image-tag redis)
 
 .PHONY: help venv engine images images-test lint syntax static docs molecule e2e test demo demo-down bench clean
 
@@ -67,10 +71,13 @@ molecule: venv images
 
 # The multi-host end-to-end test: a fresh sandbox cluster, then the checks
 # in tests/e2e (REST API, logs across hosts, browser, a third worker, ...).
+# The browser is installed (a download, when missing) while the demo deploys.
 e2e: venv images
-	tests/e2e/ensure-browser.sh
-	$(MAKE) demo-down
-	$(MAKE) demo
+	@mkdir -p .cache
+	set +e; tests/e2e/ensure-browser.sh > .cache/browser.log 2>&1 & browser_pid=$$!; \
+	$(MAKE) --no-print-directory demo-down && $(MAKE) --no-print-directory demo; demo_rc=$$?; \
+	wait $$browser_pid; browser_rc=$$?; cat .cache/browser.log; \
+	test $$demo_rc -eq 0 && test $$browser_rc -eq 0
 	pytest -v --durations=30 tests/e2e
 	$(SANDBOX) destroy $(DEMO_HOSTS) sandbox-worker-3
 
@@ -92,7 +99,7 @@ demo: venv images
 	SANDBOX_PUBLISH="127.0.0.1:$(DEMO_UI_PORT):8080 127.0.0.1:$(DEMO_FLOWER_PORT):5555" $(SANDBOX) create $(DEMO_MASTER)
 	$(SANDBOX) create $(DEMO_WORKERS)
 	$(SANDBOX) tls $(DEMO_MASTER)
-	$(SANDBOX_PLAYBOOK) --flush-cache playbooks/site.yml
+	$(SANDBOX_TAGS) $(SANDBOX_PLAYBOOK) --flush-cache playbooks/site.yml
 	@echo
 	@echo "Airflow UI and REST API: https://127.0.0.1:$(DEMO_UI_PORT)/  (user admin, password sandbox-demo-admin)"
 	@echo "Flower (Celery workers): https://127.0.0.1:$(DEMO_FLOWER_PORT)/  (user flower, password sandbox-demo-flower)"

@@ -9,6 +9,7 @@ containers the tests (or make demo) created.
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import time
@@ -138,7 +139,7 @@ class Api:
             if state in ("success", "failed"):
                 assert state == "success", f"{dag_id} run {run_id} ended {state}: {self.task_instances(run_id, dag_id)}"
                 return self.task_instances(run_id, dag_id)
-            time.sleep(3)
+            time.sleep(1)
         raise AssertionError(f"{dag_id} run {run_id} did not finish within {timeout}s: {self.task_instances(run_id, dag_id)}")
 
     def wait_running(self, dag_id, run_id, task_id, timeout=300):
@@ -149,7 +150,7 @@ class Api:
             if ti["state"] == "running":
                 return ti
             assert ti["state"] in (None, "scheduled", "queued"), f"{dag_id}.{task_id} is {ti['state']}: {ti}"
-            time.sleep(2)
+            time.sleep(1)
         raise AssertionError(f"{dag_id}.{task_id} did not start running within {timeout}s")
 
     def wait_for_dag(self, dag_id, timeout=300):
@@ -159,7 +160,7 @@ class Api:
             # a DAG whose file went away stays listed, marked stale, until its file is back
             if resp.status_code == 200 and not resp.json().get("is_stale"):
                 return
-            time.sleep(5)
+            time.sleep(2)
         raise AssertionError(f"DAG {dag_id} did not appear within {timeout}s")
 
     def run_dag(self, dag_id, timeout=600):
@@ -172,7 +173,7 @@ class Api:
             if state in ("success", "failed"):
                 assert state == "success", f"{dag_id} run {run_id} ended {state}: {self.task_instances(run_id, dag_id)}"
                 return run_id
-            time.sleep(3)
+            time.sleep(1)
         raise AssertionError(f"{dag_id} run {run_id} did not finish within {timeout}s: {self.task_instances(run_id, dag_id)}")
 
     def run_etl(self, timeout=600):
@@ -188,10 +189,10 @@ class Api:
         value = entry["value"]
         return json.loads(value) if isinstance(value, str) and value[:1] in "[{" else value
 
-def copy_of_inventory(tmp_path):
-    """A copy of the sandbox inventory that a test may change."""
+def copy_of_inventory(tmp_path, source=None):
+    """A copy of an inventory (by default the sandbox's) that a test may change."""
     inventory = tmp_path / "inventory"
-    shutil.copytree(ROOT / INVENTORY, inventory)
+    shutil.copytree(source or ROOT / INVENTORY, inventory)
     return inventory
 
 def stack_files():
@@ -225,7 +226,7 @@ def ready_api(timeout=300):
         except (requests.ConnectionError, AssertionError):
             if time.time() > deadline:
                 raise
-            time.sleep(5)
+            time.sleep(2)
     client.wait_for_dag("etl")
     client("PATCH", "/dags/etl", json={"is_paused": False})
     return client
@@ -355,16 +356,25 @@ def container_id(host, service):
     return on_host(host, f"docker compose --project-directory {BASE} ps -aq {service}").stdout.strip()
 
 
-def celery_online():
-    """Celery node names that answer over the broker (asked from the master)."""
-    proc = on_host(MASTER, f"docker compose --project-directory {BASE} exec -T scheduler celery --app "
-                           "airflow.providers.celery.executors.celery_executor.app inspect ping --json --timeout 10",
-                   check=False)
+# Celery alone (importing Airflow for `celery inspect` costs seconds of CPU):
+# the nodes that answer a ping over the broker, as one JSON object.
+_CELERY_PING = ("import json, os, sys; from celery import Celery; "
+                "app = Celery(broker=os.environ['AIRFLOW__CELERY__BROKER_URL']); "
+                "replies = app.control.ping(destination=sys.argv[2:] or None, timeout=float(sys.argv[1])); "
+                "print(json.dumps({node: r for answer in replies for node, r in answer.items()}))")
+
+
+def celery_online(*nodes, timeout=10):
+    """Celery node names that answer over the broker (asked from the master).
+    Given node names, only those are asked, and it returns as soon as they all
+    answer; otherwise every node is, and it waits the whole timeout."""
+    proc = on_host(MASTER, f"docker compose --project-directory {BASE} exec -T scheduler "
+                           f"python -c {shlex.quote(_CELERY_PING)} {timeout} {' '.join(nodes)}", check=False)
     replies = [line for line in proc.stdout.splitlines() if line.startswith("{")]  # past any log lines
     return set(json.loads(replies[-1])) if replies else set()
 
 
-def wait_until(what, predicate, timeout, interval=3):
+def wait_until(what, predicate, timeout, interval=2):
     deadline = time.time() + timeout
     while time.time() < deadline:
         value = predicate()

@@ -421,8 +421,7 @@ def test_a_stack_that_does_not_become_healthy_fails_with_its_logs(probes, invent
     logs; the same command without the cause then repairs it, and only it."""
     # the inventory as it stands (the third worker in it, the probe DAGs on
     # the cluster), so the master has nothing to change
-    inventory = tmp_path / "inventory"
-    shutil.copytree(inventory_with_a_third_worker, inventory)
+    inventory = copy_of_inventory(tmp_path, source=inventory_with_a_third_worker)
     run = [*PLAYBOOK, "-e", f"airflow_dags_src={probes}", "--limit", f"{MASTER},{WORKERS[0]}"]
     # One worker gets a new setting (so it is recreated) and cannot become
     # healthy: its host drops what its containers send to the broker's port
@@ -434,14 +433,18 @@ def test_a_stack_that_does_not_become_healthy_fails_with_its_logs(probes, invent
     on_host(WORKERS[0], f"docker compose --project-directory {BASE} stop worker && iptables -I {block}")
     try:
         proc = sh(*run, "-i", str(inventory), "playbooks/site.yml", check=False)
+        rules = on_host(WORKERS[0], "iptables -S FORWARD; iptables -S DOCKER-USER").stdout
     finally:
         on_host(WORKERS[0], f"iptables -D {block}")
+    # the same command without the cause (run first, so that a failed check
+    # below leaves the cluster as the next tests expect it)
+    repair = sh(*run, "-i", str(inventory_with_a_third_worker), "playbooks/site.yml").stdout
     out = proc.stdout + proc.stderr
-    assert proc.returncode != 0
+    assert f"--dport {PORTS['redis']} -j REJECT" in rules, f"the block is gone after the run:\n{rules}"
+    assert proc.returncode != 0, f"{out[-4000:]}\n{rules}"
     assert f"The Airflow stack on {WORKERS[0]} did not become healthy" in out, out[-3000:]
     assert "----- worker (last 40 lines)" in out, out[-3000:]
     assert not [secret for secret in DEMO_SECRETS if secret in out]
-    repair = sh(*run, "-i", str(inventory_with_a_third_worker), "playbooks/site.yml").stdout
     stats = recap(repair)
     assert stats[WORKERS[0]]["changed"] > 0 and stats[MASTER]["changed"] == 0, changed_tasks(repair)
 

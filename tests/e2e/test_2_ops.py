@@ -116,6 +116,25 @@ def test_status_of_a_healthy_cluster_lists_every_host_and_service():
     assert re.search(r"^Task instances\s+\d+ queued, \d+ running", table, re.M), table
 
 
+@pytest.mark.parametrize("service, job, threshold", [
+    ("dag-processor", "DagProcessorJob", "AIRFLOW__DAG_PROCESSOR__HEALTH_CHECK_THRESHOLD"),
+    ("triggerer", "TriggererJob", "AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD"),
+])
+def test_the_job_healthcheck_sees_its_own_job_alive_and_nothing_else(service, job, threshold):
+    """The dag-processor's and triggerer's healthcheck (job_alive.py, the test of
+    `airflow jobs check --local` without importing Airflow): its own job is alive;
+    the job of another host, or a heartbeat older than the threshold, is not."""
+    def check(*env):
+        options = " ".join(f"-e {e}" for e in env)
+        return on(MASTER, f"{COMPOSE} exec -T {options} {service} python -m job_alive {job}", check=False)
+    alive = check()
+    assert alive.returncode == 0, alive.stdout + alive.stderr
+    elsewhere = check("AIRFLOW_ADVERTISED_HOSTNAME=elsewhere")
+    assert elsewhere.returncode == 1 and f"no running {job} on elsewhere" in elsewhere.stdout, elsewhere
+    stale = check(f"{threshold}=0")
+    assert stale.returncode == 1 and "last heartbeat" in stale.stdout, stale
+
+
 def test_status_changes_nothing_and_works_in_check_mode():
     before = {h: on(h, f"{COMPOSE} ps -a --format '{{{{.Name}}}} {{{{.State}}}} {{{{.CreatedAt}}}}'").stdout for h in HOSTS}
     code, table, out = status("--check")

@@ -27,8 +27,8 @@ def _healthy_stack(host):
 
 
 def _wait_rejoined(host, timeout=420):
-    wait_until(f"{host}'s stack healthy", lambda: _healthy_stack(host), timeout, interval=5)
-    wait_until(f"celery@{host} online", lambda: f"celery@{host}" in celery_online(), timeout, interval=5)
+    wait_until(f"{host}'s stack healthy", lambda: _healthy_stack(host), timeout)
+    wait_until(f"celery@{host} online", lambda: f"celery@{host}" in celery_online(f"celery@{host}"), timeout)
 
 
 def _runs_a_task_on(api, host):
