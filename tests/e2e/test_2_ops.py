@@ -123,7 +123,7 @@ def test_status_of_a_healthy_cluster_lists_every_host_and_service():
 def test_the_job_healthcheck_sees_its_own_job_alive_and_nothing_else(service, job, threshold):
     """The dag-processor's and triggerer's healthcheck (job_alive.py, the test of
     `airflow jobs check --local` without importing Airflow): its own job is alive;
-    the job of another host, or a heartbeat older than the threshold, is not."""
+    the job of another host, a heartbeat older than the threshold, or no DB, is not."""
     def check(*env):
         options = " ".join(f"-e {e}" for e in env)
         return on(MASTER, f"{COMPOSE} exec -T {options} {service} python -m job_alive {job}", check=False)
@@ -133,6 +133,8 @@ def test_the_job_healthcheck_sees_its_own_job_alive_and_nothing_else(service, jo
     assert elsewhere.returncode == 1 and f"no running {job} on elsewhere" in elsewhere.stdout, elsewhere
     stale = check(f"{threshold}=0")
     assert stale.returncode == 1 and "last heartbeat" in stale.stdout, stale
+    no_db = check("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=postgresql+psycopg2://nobody:wrong@127.0.0.1:9/airflow")
+    assert no_db.returncode == 1 and no_db.stdout.startswith("metadata DB: "), no_db
 
 
 def test_status_changes_nothing_and_works_in_check_mode():
