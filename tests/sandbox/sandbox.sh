@@ -26,6 +26,9 @@
 #                        (a normal CI runner); the default is the option set
 #                        this sandbox needs (see ../shared/SANDBOX.md)
 #   SANDBOX_PUBLISH      extra `-p` specs for `create`, e.g. "127.0.0.1:8080:8080"
+#   SANDBOX_CPU_SHARES   the hosts' CPU weight when the CPU is busy (`docker run
+#                        --cpu-shares`, default 1024): make test gives its
+#                        background molecule hosts less than the e2e cluster's
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -47,6 +50,7 @@ run_options() {
   fi
   printf '%s\n' --volume=/sys/fs/cgroup:/sys/fs/cgroup:rw --cgroupns=host \
     --tmpfs=/run --tmpfs=/run/lock
+  if [ -n "${SANDBOX_CPU_SHARES:-}" ]; then printf '%s\n' "--cpu-shares=$SANDBOX_CPU_SHARES"; fi
 }
 
 log() { printf '[sandbox] %s\n' "$*" >&2; }
