@@ -12,8 +12,9 @@ DEMO_HOSTS := $(DEMO_MASTER) $(DEMO_WORKERS)
 DEMO_UI_PORT ?= 8080
 DEMO_FLOWER_PORT ?= 5555
 SANDBOX_PLAYBOOK := ansible-playbook -i inventory/sandbox --vault-password-file tests/sandbox/demo-vault-password
-# The sandbox base images' tags, worked out once for a playbook run rather
-# than by the inventory at each use (inventory/sandbox reads SANDBOX_TAG_*).
+# The sandbox base images' tags, worked out once for a playbook run (make demo)
+# or the end-to-end test rather than by the inventory at each use
+# (inventory/sandbox reads SANDBOX_TAG_*).
 SANDBOX_TAGS = SANDBOX_TAG_AIRFLOW_BASE=$$($(SANDBOX) image-tag airflow-base) \
   SANDBOX_TAG_POSTGRES=$$($(SANDBOX) image-tag postgres) SANDBOX_TAG_REDIS=$$($(SANDBOX) image-tag redis)
 
@@ -78,7 +79,7 @@ e2e: venv images
 	$(MAKE) --no-print-directory demo-down && $(MAKE) --no-print-directory demo; demo_rc=$$?; \
 	wait $$browser_pid; browser_rc=$$?; cat .cache/browser.log; \
 	test $$demo_rc -eq 0 && test $$browser_rc -eq 0
-	pytest -v --durations=30 tests/e2e
+	$(SANDBOX_TAGS) pytest -v --durations=30 tests/e2e
 	$(SANDBOX) destroy $(DEMO_HOSTS) sandbox-worker-3
 
 # The molecule scenarios run beside the end-to-end test (their own hosts, on

@@ -12,7 +12,7 @@ codes: 0 healthy, 1 unhealthy).
 
 import os
 import sys
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import psycopg2
 
@@ -32,16 +32,19 @@ def main(argv):
     job_type = argv[1]
     setting, default = THRESHOLDS[job_type]
     threshold = float(os.environ.get(setting, default))
+    hostname = get_hostname()
     url = urlsplit(os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
+    # the URL's query parameters (sslmode=..., ...) are libpq's connection options
+    options = {"connect_timeout": "10", **dict(parse_qsl(url.query))}
     try:
         conn = psycopg2.connect(host=url.hostname, port=url.port or 5432, dbname=url.path.lstrip("/"),
                                 user=unquote(url.username or ""), password=unquote(url.password or ""),
-                                connect_timeout=10)
+                                **options)
         try:
             with conn.cursor() as cur:
                 cur.execute("SELECT extract(epoch FROM now() - latest_heartbeat) FROM job"
                             " WHERE job_type = %s AND state = 'running' AND hostname = %s"
-                            " ORDER BY latest_heartbeat DESC NULLS LAST LIMIT 1", (job_type, get_hostname()))
+                            " ORDER BY latest_heartbeat DESC NULLS LAST LIMIT 1", (job_type, hostname))
                 row = cur.fetchone()
         finally:
             conn.close()
@@ -49,10 +52,10 @@ def main(argv):
         print(f"metadata DB: {str(error).strip()}")
         return 1
     if row is None or row[0] is None:
-        print(f"no running {job_type} on {get_hostname()}")
+        print(f"no running {job_type} on {hostname}")
         return 1
     if float(row[0]) >= threshold:
-        print(f"{job_type} on {get_hostname()}: last heartbeat {float(row[0]):.0f} s ago (threshold {threshold:.0f} s)")
+        print(f"{job_type} on {hostname}: last heartbeat {float(row[0]):.0f} s ago (threshold {threshold:.0f} s)")
         return 1
     return 0
 

@@ -9,7 +9,6 @@ containers the tests (or make demo) created.
 import json
 import os
 import re
-import shlex
 import shutil
 import subprocess
 import time
@@ -45,8 +44,9 @@ def trust_the_sandbox_ca():
 
 
 trust_the_sandbox_ca()
-# The sandbox base images' tags, worked out once for the session rather than
-# by each playbook run at each use (inventory/sandbox's SANDBOX_TAG_*).
+# The sandbox base images' tags (inventory/sandbox's SANDBOX_TAG_*), worked
+# out once for the session rather than by each playbook run at each use:
+# make e2e sets them (the Makefile's SANDBOX_TAGS); this is for pytest run by hand.
 for _kind in ("airflow-base", "postgres", "redis"):
     os.environ.setdefault("SANDBOX_TAG_" + _kind.upper().replace("-", "_"),
                           subprocess.run([str(SANDBOX), "image-tag", _kind], check=True, capture_output=True,
@@ -356,20 +356,18 @@ def container_id(host, service):
     return on_host(host, f"docker compose --project-directory {BASE} ps -aq {service}").stdout.strip()
 
 
-# Celery alone (importing Airflow for `celery inspect` costs seconds of CPU):
-# the nodes that answer a ping over the broker, as one JSON object.
-_CELERY_PING = ("import json, os, sys; from celery import Celery; "
-                "app = Celery(broker=os.environ['AIRFLOW__CELERY__BROKER_URL']); "
-                "replies = app.control.ping(destination=sys.argv[2:] or None, timeout=float(sys.argv[1])); "
-                "print(json.dumps({node: r for answer in replies for node, r in answer.items()}))")
+# The nodes that answer a ping over the broker, as one JSON object: the role's
+# own script (celery_workers.yml runs it the same way), Celery alone
+# (importing Airflow for `celery inspect` costs seconds of CPU).
+_CELERY_PING = (ROOT / "roles" / "airflow_stack" / "files" / "celery_ping.py").read_text()
 
 
 def celery_online(*nodes, timeout=10):
     """Celery node names that answer over the broker (asked from the master).
     Given node names, only those are asked, and it returns as soon as they all
     answer; otherwise every node is, and it waits the whole timeout."""
-    proc = on_host(MASTER, f"docker compose --project-directory {BASE} exec -T scheduler "
-                           f"python -c {shlex.quote(_CELERY_PING)} {timeout} {' '.join(nodes)}", check=False)
+    proc = sh("docker", "exec", "-i", MASTER, "docker", "compose", "--project-directory", BASE, "exec", "-T",
+              "scheduler", "python", "-", str(timeout), *nodes, input=_CELERY_PING, check=False)
     replies = [line for line in proc.stdout.splitlines() if line.startswith("{")]  # past any log lines
     return set(json.loads(replies[-1])) if replies else set()
 
