@@ -23,7 +23,7 @@ SANDBOX_TAGS = SANDBOX_TAG_AIRFLOW_BASE=$$($(SANDBOX) image-tag airflow-base) \
 help:
 	@echo "make demo       start the local sandbox cluster and deploy to it"
 	@echo "make demo-down  remove the sandbox cluster"
-	@echo "make test       every check: yamllint, ansible-lint, syntax, static checks, sandbox images, then the molecule scenarios beside the end-to-end test"
+	@echo "make test       every check: sandbox images, then yamllint, ansible-lint, syntax, static checks and the molecule scenarios beside the end-to-end test"
 	@echo "                (one scenario: make molecule SCENARIOS=docker; only the end-to-end test: make e2e)"
 	@echo "make docs       rewrite the variables section of each role README from its argument specs and defaults"
 	@echo "make bench      time the common operations on sandbox hosts of its own (bench/results.md; BENCH_RUNS=3)"
@@ -82,23 +82,24 @@ e2e: venv images
 	$(SANDBOX_TAGS) pytest -v --durations=30 tests/e2e
 	$(SANDBOX) destroy $(DEMO_HOSTS) sandbox-worker-3
 
-# The molecule scenarios run beside the end-to-end test (their own hosts, on
-# their own docker network): most of both is waiting for services, so the
-# suite takes far less than one after the other. The end-to-end test is the
-# longer one, so the scenarios run at a lower CPU priority (nice, and their
-# hosts' cpu-shares): they take the CPU it leaves idle rather than slow it
-# down. Each one's exit code counts.
-test: lint syntax static images-test
+# The static checks (lint, syntax, static) and the molecule scenarios run
+# beside the end-to-end test (their own hosts, on their own docker network):
+# most of the end-to-end test is waiting for services, so the suite takes far
+# less than one after the other. The end-to-end test is the longer one, so the
+# background job runs at a lower CPU priority (nice, and its hosts'
+# cpu-shares): it takes the CPU the end-to-end test leaves idle rather than
+# slow it down. Every check runs (make -k), and each exit code counts.
+test: images-test
 	@mkdir -p .cache
-	@echo "== molecule scenarios in the background (log: .cache/molecule.log) and the end-to-end test"
+	@echo "== lint, syntax, static checks and molecule scenarios in the background (log: .cache/checks.log), and the end-to-end test"
 	set +e; \
 	SANDBOX_NETWORK=airflow-molecule SANDBOX_CPU_SHARES=256 nice -n 10 \
-	  $(MAKE) --no-print-directory molecule > .cache/molecule.log 2>&1 & molecule_pid=$$!; \
+	  $(MAKE) --no-print-directory -k lint syntax static molecule > .cache/checks.log 2>&1 & checks_pid=$$!; \
 	$(MAKE) --no-print-directory e2e; e2e_rc=$$?; \
-	wait $$molecule_pid; molecule_rc=$$?; \
-	echo "== molecule scenarios (.cache/molecule.log)"; cat .cache/molecule.log; \
-	echo "== molecule: exit $$molecule_rc; end-to-end test: exit $$e2e_rc"; \
-	test $$molecule_rc -eq 0 && test $$e2e_rc -eq 0
+	wait $$checks_pid; checks_rc=$$?; \
+	echo "== lint, syntax, static checks and molecule scenarios (.cache/checks.log)"; cat .cache/checks.log; \
+	echo "== checks and molecule: exit $$checks_rc; end-to-end test: exit $$e2e_rc"; \
+	test $$checks_rc -eq 0 && test $$e2e_rc -eq 0
 
 demo: venv images
 	SANDBOX_PUBLISH="127.0.0.1:$(DEMO_UI_PORT):8080 127.0.0.1:$(DEMO_FLOWER_PORT):5555" $(SANDBOX) create $(DEMO_MASTER)

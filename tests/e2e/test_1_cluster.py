@@ -408,12 +408,13 @@ def test_a_third_worker_joins_with_one_command(api, probes, inventory_with_a_thi
     # status.yml with the inventory that does not list it names it
     status = sh(*PLAYBOOK, "-i", INVENTORY, "playbooks/status.yml", check=False).stdout
     assert f"Celery worker celery@{NEW_WORKER} is online but not in the inventory" in status, status[-3000:]
+    # etl runs, three at a time, until one of their tasks runs on the new worker
     new_addr = address(NEW_WORKER)
-    for _ in range(10):
-        run_id = api.run_etl()
-        if any(ti["hostname"] == new_addr for ti in api.task_instances(run_id)):
+    for _ in range(4):
+        run_ids = [api.trigger("etl") for _ in range(3)]
+        if new_addr in [ti["hostname"] for run_id in run_ids for ti in api.wait_run("etl", run_id)]:
             return
-    pytest.fail(f"no etl task ran on {NEW_WORKER} ({new_addr}) in 10 runs")
+    pytest.fail(f"no etl task ran on {NEW_WORKER} ({new_addr}) in 12 runs")
 
 
 def test_a_stack_that_does_not_become_healthy_fails_with_its_logs(probes, inventory_with_a_third_worker, tmp_path):

@@ -91,7 +91,7 @@ def test_an_upgrade_rolls_out_without_losing_a_running_task(api, probes, tmp_pat
                     and any(x.startswith("PLAY [Roll changes out") for x in lines):
                 # the first batch is draining: its task still runs, and the
                 # master's services were recreated under it
-                time.sleep(20)
+                time.sleep(10)
                 master_recreated_under_load = container_id(MASTER, "airflow-init") != init_before
                 for w in WORKERS:
                     on_host(w, f"touch {BASE}/data/{release}")
@@ -121,7 +121,7 @@ def test_an_upgrade_rolls_out_without_losing_a_running_task(api, probes, tmp_pat
         assert f"celery@{order[-1]}: drained after" in batch, batch[-3000:]
     assert sorted(order) == sorted(WORKERS), order
     first = re.search(rf"celery@{order[0]}: drained after (\d+) s", out)
-    assert int(first.group(1)) >= 15, "the first worker's drain did not wait for its running task"
+    assert int(first.group(1)) >= 8, "the first worker's drain did not wait for its running task"
     stats = recap(out)
     assert all(s["failed"] == 0 for s in stats.values()), stats
 
@@ -137,11 +137,14 @@ def test_an_upgrade_rolls_out_without_losing_a_running_task(api, probes, tmp_pat
         assert _image_of(host, "worker") == new_image
         on_host(host, f"docker image inspect {old_image} >/dev/null")
     # tasks started afterwards import the new requirement, on every worker
-    seen = set()
-    for _ in range(6):
-        run_id = api.trigger("e2e_import")
-        ti = api.wait_run("e2e_import", run_id, timeout=300)[0]
-        assert api.xcom("e2e_import", run_id, "import_it"), ti
-        seen.add(ti["hostname"])
-        if {address(w) for w in WORKERS} <= seen:
+    # (runs four at a time, until each worker has run one)
+    seen, workers = set(), {address(w) for w in WORKERS}
+    for _ in range(5):
+        run_ids = [api.trigger("e2e_import") for _ in range(4)]
+        for run_id in run_ids:
+            ti = api.wait_run("e2e_import", run_id, timeout=300)[0]
+            assert api.xcom("e2e_import", run_id, "import_it"), ti
+            seen.add(ti["hostname"])
+        if workers <= seen:
             break
+    assert workers <= seen, f"e2e_import ran on {sorted(seen)} only, not on every worker ({sorted(workers)}) in 20 runs"
