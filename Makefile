@@ -18,12 +18,12 @@ SANDBOX_PLAYBOOK := ansible-playbook -i inventory/sandbox --vault-password-file 
 SANDBOX_TAGS = SANDBOX_TAG_AIRFLOW_BASE=$$($(SANDBOX) image-tag airflow-base) \
   SANDBOX_TAG_POSTGRES=$$($(SANDBOX) image-tag postgres) SANDBOX_TAG_REDIS=$$($(SANDBOX) image-tag redis)
 
-.PHONY: help venv engine images images-test lint syntax static docs molecule e2e test demo demo-down bench clean
+.PHONY: help venv engine images images-test lint syntax static docs molecule e2e e2e-cluster e2e-tests test demo demo-down bench clean
 
 help:
 	@echo "make demo       start the local sandbox cluster and deploy to it"
 	@echo "make demo-down  remove the sandbox cluster"
-	@echo "make test       every check: sandbox images, then yamllint, ansible-lint, syntax, static checks and the molecule scenarios beside the end-to-end test"
+	@echo "make test       every check: sandbox images, then the end-to-end test with yamllint, ansible-lint, syntax, static checks and the molecule scenarios beside it"
 	@echo "                (one scenario: make molecule SCENARIOS=docker; only the end-to-end test: make e2e)"
 	@echo "make docs       rewrite the variables section of each role README from its argument specs and defaults"
 	@echo "make bench      time the common operations on sandbox hosts of its own (bench/results.md; BENCH_RUNS=3)"
@@ -70,36 +70,45 @@ syntax: venv
 molecule: venv images
 	for s in $(SCENARIOS); do molecule test -s $$s; done
 
-# The multi-host end-to-end test: a fresh sandbox cluster, then the checks
-# in tests/e2e (REST API, logs across hosts, browser, a third worker, ...).
-# The browser is installed (a download, when missing) while the demo deploys.
-e2e: venv images
+# The multi-host end-to-end test: a fresh sandbox cluster (e2e-cluster), then
+# the checks in tests/e2e (e2e-tests: REST API, logs across hosts, browser, a
+# third worker, ...). The browser is installed (a download, when missing)
+# while the demo deploys.
+e2e: e2e-cluster
+	$(MAKE) --no-print-directory e2e-tests
+e2e-cluster: venv images
 	@mkdir -p .cache
 	set +e; tests/e2e/ensure-browser.sh > .cache/browser.log 2>&1 & browser_pid=$$!; \
 	$(MAKE) --no-print-directory demo-down && $(MAKE) --no-print-directory demo; demo_rc=$$?; \
 	wait $$browser_pid; browser_rc=$$?; cat .cache/browser.log; \
 	test $$demo_rc -eq 0 && test $$browser_rc -eq 0
+e2e-tests: venv
 	$(SANDBOX_TAGS) pytest -v --durations=30 tests/e2e
 	$(SANDBOX) destroy $(DEMO_HOSTS) sandbox-worker-3
 
-# The static checks (lint, syntax, static) and the molecule scenarios run
-# beside the end-to-end test (their own hosts, on their own docker network):
-# most of the end-to-end test is waiting for services, so the suite takes far
-# less than one after the other. The end-to-end test is the longer one, so the
-# background job runs at a lower CPU priority (nice, and its hosts'
-# cpu-shares): it takes the CPU the end-to-end test leaves idle rather than
-# slow it down. Every check runs (make -k), and each exit code counts.
+# The rest of the checks run in the background beside the end-to-end test, at
+# a lower CPU priority (nice, and the molecule hosts' cpu-shares): they take
+# the CPU the end-to-end test leaves idle rather than slow it down, so the
+# suite takes far less than one after the other. The lint, syntax and static
+# checks start at once; the molecule scenarios (their own hosts, on their own
+# docker network) once the demo cluster is deployed, beside the tests in
+# tests/e2e, which mostly wait for services (the deploy itself is busy).
+# Every check runs, and each exit code counts.
 test: images-test
 	@mkdir -p .cache
-	@echo "== lint, syntax, static checks and molecule scenarios in the background (log: .cache/checks.log), and the end-to-end test"
+	@echo "== lint, syntax and static checks in the background (log: .cache/checks.log); the end-to-end test's cluster"
 	set +e; \
+	nice -n 10 $(MAKE) --no-print-directory -k lint syntax static > .cache/checks.log 2>&1 & checks_pid=$$!; \
+	$(MAKE) --no-print-directory e2e-cluster; e2e_rc=$$?; \
+	echo "== molecule scenarios in the background (log: .cache/molecule.log); the end-to-end test's checks"; \
 	SANDBOX_NETWORK=airflow-molecule SANDBOX_CPU_SHARES=256 nice -n 10 \
-	  $(MAKE) --no-print-directory -k lint syntax static molecule > .cache/checks.log 2>&1 & checks_pid=$$!; \
-	$(MAKE) --no-print-directory e2e; e2e_rc=$$?; \
-	wait $$checks_pid; checks_rc=$$?; \
-	echo "== lint, syntax, static checks and molecule scenarios (.cache/checks.log)"; cat .cache/checks.log; \
-	echo "== checks and molecule: exit $$checks_rc; end-to-end test: exit $$e2e_rc"; \
-	test $$checks_rc -eq 0 && test $$e2e_rc -eq 0
+	  $(MAKE) --no-print-directory molecule > .cache/molecule.log 2>&1 & molecule_pid=$$!; \
+	if [ $$e2e_rc -eq 0 ]; then $(MAKE) --no-print-directory e2e-tests; e2e_rc=$$?; fi; \
+	wait $$checks_pid; checks_rc=$$?; wait $$molecule_pid; molecule_rc=$$?; \
+	echo "== lint, syntax and static checks (.cache/checks.log)"; cat .cache/checks.log; \
+	echo "== molecule scenarios (.cache/molecule.log)"; cat .cache/molecule.log; \
+	echo "== checks: exit $$checks_rc; molecule: exit $$molecule_rc; end-to-end test: exit $$e2e_rc"; \
+	test $$checks_rc -eq 0 && test $$molecule_rc -eq 0 && test $$e2e_rc -eq 0
 
 demo: venv images
 	SANDBOX_PUBLISH="127.0.0.1:$(DEMO_UI_PORT):8080 127.0.0.1:$(DEMO_FLOWER_PORT):5555" $(SANDBOX) create $(DEMO_MASTER)
