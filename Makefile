@@ -18,12 +18,13 @@ SANDBOX_PLAYBOOK := ansible-playbook -i inventory/sandbox --vault-password-file 
 SANDBOX_TAGS = SANDBOX_TAG_AIRFLOW_BASE=$$($(SANDBOX) image-tag airflow-base) \
   SANDBOX_TAG_POSTGRES=$$($(SANDBOX) image-tag postgres) SANDBOX_TAG_REDIS=$$($(SANDBOX) image-tag redis)
 
-.PHONY: help venv engine images images-test lint syntax static docs molecule e2e e2e-cluster e2e-tests test demo demo-down bench clean
+.PHONY: help venv engine images images-test unit lint syntax static docs molecule e2e e2e-cluster e2e-tests test demo demo-down bench clean
 
 help:
 	@echo "make demo       start the local sandbox cluster and deploy to it"
 	@echo "make demo-down  remove the sandbox cluster"
-	@echo "make test       every check: sandbox images, then the end-to-end test with yamllint, ansible-lint, syntax, static checks and the molecule scenarios beside it"
+	@echo "make unit       the unit tier: the preflight's rules and the project's modules, no host (seconds)"
+	@echo "make test       every check: the unit tier, sandbox images, then the end-to-end test with yamllint, ansible-lint, syntax, static checks and the molecule scenarios beside it"
 	@echo "                (one scenario: make molecule SCENARIOS=docker; only the end-to-end test: make e2e)"
 	@echo "make docs       rewrite the variables section of each role README from its argument specs and defaults"
 	@echo "make bench      time the common operations on sandbox hosts of its own (bench/results.md; BENCH_RUNS=3)"
@@ -46,6 +47,11 @@ images: engine
 # images work as the compose files expect.
 images-test: venv images
 	pytest -q tests/test_sandbox_images.py
+
+# The unit tier: every preflight rule with good and bad values, the
+# project's modules, no host (tests/unit, seconds). make test runs it first.
+unit: venv
+	pytest -q tests/unit
 
 lint: venv
 	yamllint --strict .
@@ -94,7 +100,8 @@ e2e-tests: venv
 # docker network) once the demo cluster is deployed, beside the tests in
 # tests/e2e, which mostly wait for services (the deploy itself is busy).
 # Every check runs, and each exit code counts.
-test: images-test
+test: unit
+	$(MAKE) --no-print-directory images-test
 	@mkdir -p .cache
 	@echo "== lint, syntax and static checks in the background (log: .cache/checks.log); the end-to-end test's cluster"
 	set +e; \

@@ -10,6 +10,7 @@ the whole battery, besides each run's PLAY RECAP.
 """
 
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -86,98 +87,227 @@ def _key_of_another_certificate(inventory):
     group_vars(f"airflow_stack_tls_key_file: {key}\n")(inventory)
 
 
-# (id, change to the inventory, extra ansible-playbook arguments, expected text)
-CASES = [
+def _cases(*cases):
+    """(id, change, extra arguments, expected texts, the settings the
+    messages name: exactly those, or None for Ansible's own messages)."""
+    return [(c[0], c[1], c[2], (c[3],) if isinstance(c[3], str) else c[3], c[4]) for c in cases]
+
+
+SECRET = "(a secret, not shown)"
+CASES = _cases(
+    # the inventory's layout
     ("no-master", topology(_no_master), [],
-     "The inventory group 'airflow_master' must hold exactly one host; it has 0"),
+     "the inventory group 'airflow_master' must hold exactly one host; it has 0", {"airflow_cluster_master_group"}),
     ("two-masters", topology(_two_masters), [],
-     "The inventory group 'airflow_master' must hold exactly one host; it has 2"),
+     "the inventory group 'airflow_master' must hold exactly one host; it has 2", {"airflow_cluster_master_group"}),
     ("host-in-both-groups", topology(_master_also_worker), [],
-     f"{MASTER} is in both 'airflow_master' and 'airflow_workers'"),
+     f"{MASTER} is in both 'airflow_master' and 'airflow_workers'", {"airflow_cluster_worker_group"}),
     ("no-worker-at-all", lambda inv: (topology(_no_worker)(inv),
                                       host_vars(MASTER, "airflow_stack_master_worker_enabled: false\n")(inv)), [],
-     "No host runs a Celery worker"),
+     "no host runs a Celery worker", {"airflow_stack_master_worker_enabled"}),
     ("no-worker-serves-default", group_vars('airflow_stack_worker_queues: ["{{ inventory_hostname }}"]\n',
                                             "airflow_workers"), [],
-     "No Celery worker serves the queue 'default'"),
+     "no Celery worker serves the queue 'default'", {"airflow_stack_worker_queues"}),
+    ("limit-without-the-master", lambda inv: None, ["--limit", W1],
+     f"On {W1}: --limit is '{W1}': the master {MASTER} is not part of this run", {"--limit"}),
+    ("unreachable-worker", topology(_unreachable_worker), [], "fatal: [sandbox-ghost]", None),
+    # workers, queues, ports
     ("queues-given-as-a-string", group_vars("airflow_stack_worker_queues: default,etl\n", "airflow_workers"), [],
-     f"On {W1}: airflow_stack_worker_queues must be a list of queue names"),
+     f"On {W1}: airflow_stack_worker_queues is 'default,etl': it must be a list of queue names",
+     {"airflow_stack_worker_queues"}),
     ("queue-name-with-spaces", host_vars(W2, "airflow_stack_worker_queues: [default, my queue]\n"), [],
-     f"On {W2}: airflow_stack_worker_queues must name at least one queue"),
+     (f"On {W2}: airflow_stack_worker_queues is", "it must name at least one queue"), {"airflow_stack_worker_queues"}),
     ("concurrency-zero", host_vars(W1, "airflow_stack_worker_concurrency: 0\n"), [],
-     f"On {W1}: airflow_stack_worker_concurrency must be a whole number of 1 or more"),
+     f"On {W1}: airflow_stack_worker_concurrency is 0: it must be a whole number of 1 or more",
+     {"airflow_stack_worker_concurrency"}),
     ("concurrency-not-a-number", group_vars("airflow_stack_worker_concurrency: many\n"), [],
-     "role airflow_stack: argument 'airflow_stack_worker_concurrency' is of type str"),
-    ("grace-period-in-words", group_vars("airflow_stack_worker_stop_grace_period: ten minutes\n"), [],
-     "argument 'airflow_stack_worker_stop_grace_period' is of type str"),
-    ("rolling-batch-over-100-percent", group_vars('airflow_stack_rolling_batch: "150%"\n'), [],
-     "airflow_stack_rolling_batch must be a number of workers (e.g. 2) or a percentage"),
-    ("advertise-address-not-on-the-host", host_vars(W1, "airflow_stack_advertise_address: 192.0.2.10\n"), [],
-     f"airflow_stack_advertise_address '192.0.2.10' is not an address of {W1}"),
-    ("one-host-listed-twice", topology(_one_host_twice), [],
-     "have the same address"),
+     "role airflow_stack: argument 'airflow_stack_worker_concurrency' is of type str", None),
     ("two-services-on-one-port", group_vars("airflow_stack_redis_port: 5432\n"), [],
-     f"On {MASTER}: Two services of {MASTER} would listen on one port"),
+     f"On {MASTER}: airflow_stack_redis_port is 5432: airflow_stack_postgres_port of {MASTER} listens on that port too",
+     {"airflow_stack_redis_port"}),
     ("port-out-of-range", group_vars("airflow_stack_api_port: 70000\n"), [],
-     "airflow_stack_api_port must be a port number from 1 to 65535, got '70000'"),
+     "airflow_stack_api_port is 70000: it must be a port number from 1 to 65535", {"airflow_stack_api_port"}),
+    # rolling changes and timeouts
+    ("grace-period-in-words", group_vars("airflow_stack_worker_stop_grace_period: ten minutes\n"), [],
+     "argument 'airflow_stack_worker_stop_grace_period' is of type str", None),
+    ("grace-period-negative", group_vars("airflow_stack_worker_stop_grace_period: -5\n"), [],
+     "airflow_stack_worker_stop_grace_period is -5: it must be a whole number of seconds, at least 1",
+     {"airflow_stack_worker_stop_grace_period"}),
+    ("rolling-batch-over-100-percent", group_vars('airflow_stack_rolling_batch: "150%"\n'), [],
+     "airflow_stack_rolling_batch is '150%': it must be a number of workers (e.g. 2) or a percentage",
+     {"airflow_stack_rolling_batch"}),
+    ("rolling-batch-zero", group_vars('airflow_stack_rolling_batch: "0"\n'), [],
+     "airflow_stack_rolling_batch is '0': it must be a number of workers", {"airflow_stack_rolling_batch"}),
+    ("visibility-shorter-than-the-grace-period", group_vars("airflow_stack_celery_visibility_timeout: 120\n"), [],
+     "airflow_stack_celery_visibility_timeout is 120: it must be longer than airflow_stack_worker_stop_grace_period "
+     "(180 s)", {"airflow_stack_celery_visibility_timeout"}),
+    ("heartbeat-timeout-zero", group_vars("airflow_stack_task_heartbeat_timeout: 0\n"), [],
+     "airflow_stack_task_heartbeat_timeout is 0: it must be a whole number of seconds, at least 30",
+     {"airflow_stack_task_heartbeat_timeout"}),
+    ("queued-timeout-zero", group_vars("airflow_stack_task_queued_timeout: 0\n"), [],
+     "airflow_stack_task_queued_timeout is 0: it must be a whole number of seconds, at least 30",
+     {"airflow_stack_task_queued_timeout"}),
+    ("wait-timeout-zero", group_vars("airflow_cluster_wait_timeout: 0\n"), [],
+     "airflow_cluster_wait_timeout is 0: it must be a whole number of seconds, at least 1",
+     {"airflow_cluster_wait_timeout"}),
+    # extra settings
+    ("extra-env-the-project-sets", group_vars("airflow_stack_extra_env: {AIRFLOW__CORE__EXECUTOR: LocalExecutor}\n"), [],
+     f"airflow_stack_extra_env.AIRFLOW__CORE__EXECUTOR is {SECRET}: the project sets this one itself",
+     {"airflow_stack_extra_env.AIRFLOW__CORE__EXECUTOR"}),
+    ("extra-env-value-with-a-newline", group_vars('airflow_stack_extra_env: {AIRFLOW__CORE__PARALLELISM: "8\\nX=1"}\n'), [],
+     f"airflow_stack_extra_env.AIRFLOW__CORE__PARALLELISM is {SECRET}: a value must be one line of text",
+     {"airflow_stack_extra_env.AIRFLOW__CORE__PARALLELISM"}),
+    ("extra-env-lowercase-name", group_vars("airflow_stack_extra_env: {airflow__core__parallelism: '8'}\n"), [],
+     "airflow_stack_extra_env.airflow__core__parallelism is 'airflow__core__parallelism': an environment variable's "
+     "name is upper-case", {"airflow_stack_extra_env.airflow__core__parallelism"}),
+    # paths
+    ("base-dir-root", group_vars("airflow_cluster_base_dir: /\n"), [],
+     "airflow_cluster_base_dir is '/': it is a system directory", {"airflow_cluster_base_dir"}),
+    ("base-dir-relative", group_vars("airflow_cluster_base_dir: srv/airflow\n"), [],
+     "airflow_cluster_base_dir is 'srv/airflow': it must be an absolute path", {"airflow_cluster_base_dir"}),
+    ("base-dir-a-system-directory", group_vars("airflow_cluster_base_dir: /usr/local\n"), [],
+     "airflow_cluster_base_dir is '/usr/local': it is a system directory", {"airflow_cluster_base_dir"}),
+    ("base-dir-in-etc", group_vars("airflow_cluster_base_dir: /etc/airflow\n"), [],
+     "airflow_cluster_base_dir is '/etc/airflow': it is inside /etc", {"airflow_cluster_base_dir"}),
+    ("base-dir-in-a-tmpfs-tree", group_vars("airflow_cluster_base_dir: /run/airflow\n"), [],
+     "airflow_cluster_base_dir is '/run/airflow': it is inside /run", {"airflow_cluster_base_dir"}),
+    ("base-dir-with-a-space", group_vars('airflow_cluster_base_dir: "/srv/air flow"\n'), [],
+     "airflow_cluster_base_dir is '/srv/air flow': it may only hold letters", {"airflow_cluster_base_dir"}),
+    ("backups-in-the-db-data", group_vars(f"airflow_cluster_backup_dir: {BASE}/postgres/backups\n"), [],
+     f"airflow_cluster_backup_dir is '{BASE}/postgres/backups': it is inside {BASE}/postgres",
+     {"airflow_cluster_backup_dir"}),
+    ("backups-in-the-logs", group_vars(f"airflow_cluster_backup_dir: {BASE}/logs/backups\n"), [],
+     f"it is inside {BASE}/logs, which the stack manages", {"airflow_cluster_backup_dir"}),
+    ("backups-are-the-tree", group_vars(f"airflow_cluster_backup_dir: {BASE}\n"), [],
+     f"airflow_cluster_backup_dir is '{BASE}': it is the tree itself", {"airflow_cluster_backup_dir"}),
+    ("tree-inside-the-backups", group_vars("airflow_cluster_backup_dir: /data\nairflow_cluster_base_dir: /data/airflow\n"),
+     [], "airflow_cluster_base_dir is '/data/airflow': it is inside the backups' directory", {"airflow_cluster_base_dir"}),
+    # names
+    ("project-name-in-capitals", group_vars("airflow_cluster_project_name: Airflow\n"), [],
+     "airflow_cluster_project_name is 'Airflow': docker compose takes lowercase", {"airflow_cluster_project_name"}),
+    ("db-user-with-a-dash", group_vars("airflow_cluster_postgres_user: air-flow\n"), [],
+     "airflow_cluster_postgres_user is 'air-flow': PostgreSQL and the connection URLs take",
+     {"airflow_cluster_postgres_user"}),
+    ("db-name-too-long", group_vars(f"airflow_cluster_postgres_db: {'a' * 64}\n"), [],
+     "at most 63 characters", {"airflow_cluster_postgres_db"}),
+    ("account-name-with-a-space", group_vars('airflow_cluster_user: "air flow"\n'), [],
+     "airflow_cluster_user is 'air flow': Linux account names", {"airflow_cluster_user"}),
+    ("image-name-in-capitals", group_vars("airflow_image_name: Sandbox/Airflow\n"), [],
+     "airflow_image_name is 'Sandbox/Airflow': docker takes a repository name of lowercase", {"airflow_image_name"}),
+    ("backend-image-with-a-space", group_vars('airflow_cluster_postgres_image: "postgres 17"\n'), [],
+     "airflow_cluster_postgres_image is 'postgres 17': it is not an image reference", {"airflow_cluster_postgres_image"}),
     ("base-image-of-another-release", group_vars('airflow_image_base: "apache/airflow:3.3.1-python3.12"\n'), [],
-     "airflow_image_base 'apache/airflow:3.3.1-python3.12' is Airflow 3.3.1, but airflow_cluster_airflow_version is '3.3.2'"),
+     "airflow_image_base is 'apache/airflow:3.3.1-python3.12': it is Airflow 3.3.1, but airflow_cluster_airflow_version "
+     "is '3.3.2'", {"airflow_image_base"}),
+    # counts that would delete what is in use
+    ("dag-releases-kept-zero", group_vars("airflow_dags_keep_releases: 0\n"), [],
+     "airflow_dags_keep_releases is 0: it must be a whole number of 1 or more", {"airflow_dags_keep_releases"}),
+    ("backups-kept-zero", group_vars("airflow_backup_keep: 0\n"), [],
+     "airflow_backup_keep is 0: it must be a whole number of 1 or more", {"airflow_backup_keep"}),
+    ("log-days-zero", group_vars("airflow_retention_log_days: 0\n"), [],
+     "airflow_retention_log_days is 0: it must be a whole number of 1 or more", {"airflow_retention_log_days"}),
+    # secrets
     ("weak-admin-password", group_vars("vault_airflow_admin_password: admin12345\n"), [],
-     "airflow_stack_admin_password is too weak (10 characters, at least 16 needed)"),
+     f"airflow_stack_admin_password is {SECRET}: it is too weak (10 characters, at least 16 needed)",
+     {"airflow_stack_admin_password"}),
+    ("weak-flower-password", group_vars("vault_airflow_flower_password: flower\n"), [],
+     f"airflow_stack_flower_password is {SECRET}: it is too weak", {"airflow_stack_flower_password"}),
+    ("secret-not-set", group_vars('vault_airflow_jwt_secret: ""\n'), [],
+     f"airflow_stack_jwt_secret is {SECRET}: it is not set", {"airflow_stack_jwt_secret"}),
+    ("secret-that-breaks-urls", group_vars('vault_airflow_redis_password: "p@ss:word-0123456789"\n'), [],
+     f"airflow_stack_redis_password is {SECRET}: it may only hold letters", {"airflow_stack_redis_password"}),
+    ("demo-secrets-in-production", group_vars("airflow_stack_allow_demo_secrets: false\n"), [],
+     f"airflow_stack_jwt_secret is {SECRET}: it is a demo or placeholder value", None),
+    ("not-a-fernet-key", group_vars("vault_airflow_fernet_key: not-a-fernet-key-at-all-0123456789\n"), [],
+     f"airflow_stack_fernet_key is {SECRET}: it is not a Fernet key", {"airflow_stack_fernet_key"}),
+    ("settings-differ-on-one-host", host_vars(W2, "vault_airflow_jwt_secret: sandbox-demo-other-jwt-secret\n"
+                                                  "airflow_stack_extra_env: {AIRFLOW__CORE__PARALLELISM: '8'}\n"), [],
+     (f"On {W2}: airflow_stack_jwt_secret is {SECRET}: it must be the same on every host",
+      f"On {W2}: airflow_stack_extra_env is {SECRET}: it must be the same"),
+     {"airflow_stack_jwt_secret", "airflow_stack_extra_env"}),
+    ("base-dir-on-one-host", host_vars(W1, "airflow_cluster_base_dir: /data/airflow\n"), [],
+     (f"On {W1}: airflow_cluster_base_dir is '/data/airflow': it must be the same on every host",
+      f"On {W1}: airflow_cluster_backup_dir is '/data/airflow/backups'"),
+     {"airflow_cluster_base_dir", "airflow_cluster_backup_dir"}),
+    ("setting-under-its-old-name", group_vars("airflow_user_uid: 51000\nairflow_stack_base_dir: /data/airflow\n"), [],
+     (f"On {MASTER}: airflow_stack_base_dir is '/data/airflow': this release no longer reads that name; it is now "
+      "airflow_cluster_base_dir", "airflow_user_uid is 51000: this release no longer reads that name; it is now "
+      "airflow_cluster_uid"), {"airflow_stack_base_dir", "airflow_user_uid"}),
+    # the UI's users
     ("user-with-an-unknown-role", group_vars("airflow_stack_users: [{username: ann, role: Superuser, email: a@x.invalid}]\n"
                                              "vault_airflow_user_passwords: {ann: sandbox-demo-0123456789}\n"), [],
-     "value of role must be one of: Admin, Op, User, Viewer, got: Superuser"),
+     "value of role must be one of: Admin, Op, User, Viewer, got: Superuser", None),
     ("user-without-a-password", group_vars("airflow_stack_users: [{username: ann, role: Op, email: a@x.invalid}]\n"), [],
-     "'ann' has no password: add it to vault_airflow_user_passwords"),
+     f"airflow_stack_user_passwords.ann is {SECRET}: 'ann' has no password: add it to vault_airflow_user_passwords",
+     {"airflow_stack_user_passwords.ann"}),
+    ("user-that-is-the-admin", group_vars("airflow_stack_users: [{username: Admin, role: Op, email: o@x.invalid}]\n"
+                                          "vault_airflow_user_passwords: {Admin: sandbox-demo-0123456789}\n"), [],
+     "airflow_stack_users[0].username is 'Admin': it is listed twice (or is the admin account", 
+     {"airflow_stack_users[0].username"}),
     ("two-users-one-email", group_vars("airflow_stack_users: [{username: ann, role: Op, email: a@x.invalid},"
                                        " {username: bob, role: User, email: A@x.invalid}]\n"
                                        "vault_airflow_user_passwords: {ann: sandbox-demo-0123456789,"
                                        " bob: sandbox-demo-9876543210}\n"), [],
-     "the e-mail A@x.invalid is given to more than one user"),
+     "airflow_stack_users[1].email is 'A@x.invalid': the e-mail of 'bob' is given to more than one user",
+     {"airflow_stack_users[1].email"}),
+    # the firewall
     ("firewall-network-not-a-cidr", group_vars("airflow_stack_firewall_ui_networks: [10.0.0.0/33, office]\n"), [],
-     "10.0.0.0/33, office: not an IPv4 address or CIDR"),
+     "10.0.0.0/33, office: not an IPv4 address or CIDR", {"airflow_stack_firewall_ui_networks"}),
+    ("firewall-internal-network-a-keyword", group_vars("airflow_stack_firewall_internal_networks: [controller]\n"), [],
+     "airflow_stack_firewall_internal_networks is [\"controller\"]: controller: not an IPv4 address",
+     {"airflow_stack_firewall_internal_networks"}),
+    # TLS
     ("tls-certificate-missing", group_vars("airflow_stack_tls_cert_file: /nonexistent/airflow.crt\n"), [],
-     "airflow_stack_tls_cert_file ('/nonexistent/airflow.crt') is not a file on the controller"),
+     "airflow_stack_tls_cert_file is '/nonexistent/airflow.crt': the api-server serves HTTPS (airflow_stack_tls_enabled), "
+     "but it is not a file on the controller", {"airflow_stack_tls_cert_file"}),
     ("tls-key-of-another-certificate", _key_of_another_certificate, [],
-     "airflow_stack_tls_key_file is not the key of airflow_stack_tls_cert_file"),
-    ("weak-flower-password", group_vars("vault_airflow_flower_password: flower\n"), [],
-     "airflow_stack_flower_password is too weak"),
-    ("secret-not-set", group_vars('vault_airflow_jwt_secret: ""\n'), [],
-     "airflow_stack_jwt_secret is not set"),
-    ("secret-that-breaks-urls", group_vars('vault_airflow_redis_password: "p@ss:word-0123456789"\n'), [],
-     "airflow_stack_redis_password may only hold letters"),
-    ("demo-secrets-in-production", group_vars("airflow_stack_allow_demo_secrets: false\n"), [],
-     "airflow_stack_jwt_secret is a demo or placeholder value"),
-    ("not-a-fernet-key", group_vars("vault_airflow_fernet_key: not-a-fernet-key-at-all-0123456789\n"), [],
-     "airflow_stack_fernet_key is not a Fernet key"),
-    ("settings-differ-on-one-host", host_vars(W2, "vault_airflow_jwt_secret: sandbox-demo-other-jwt-secret\n"
-                                                  "airflow_stack_extra_env: {AIRFLOW__CORE__PARALLELISM: '8'}\n"), [],
-     f"on {W2}: airflow_stack_jwt_secret, airflow_stack_extra_env;"),
-    ("uid-of-another-account", group_vars("airflow_cluster_uid: 0\n"), [],
-     f"User 'airflow' already exists with UID {UID}, not the requested 0"),
-    ("gid-of-another-group", group_vars("airflow_cluster_gid: 0\n"), [],
-     f"Group 'airflow' already exists with GID {GID}, not the requested 0"),
-    ("setting-under-its-old-name", group_vars("airflow_user_uid: 51000\nairflow_stack_base_dir: /data/airflow\n"), [],
-     "the inventory sets airflow_stack_base_dir (now airflow_cluster_base_dir); airflow_user_uid (now airflow_cluster_uid)."),
-    ("base-dir-on-one-host", host_vars(W1, "airflow_cluster_base_dir: /data/airflow\n"), [],
-     f"on {W1}: airflow_cluster_base_dir, airflow_cluster_backup_dir;"),
+     "it is not the key of airflow_stack_tls_cert_file", {"airflow_stack_tls_key_file"}),
+    ("tls-ui-host-not-in-the-certificate", group_vars("airflow_stack_ui_url: https://ui.sandbox.invalid:8080\n"), [],
+     "airflow_stack_ui_url is 'https://ui.sandbox.invalid:8080': airflow_stack_tls_cert_file does not name "
+     "ui.sandbox.invalid", {"airflow_stack_ui_url"}),
+    # the host roles
+    ("uid-of-root", group_vars("airflow_cluster_uid: 0\n"), [],
+     "airflow_cluster_uid is 0: it must be a whole number from 1 up", {"airflow_cluster_uid"}),
+    ("uid-of-another-account", group_vars("airflow_cluster_uid: 51234\n"), [],
+     f"airflow_cluster_uid is 51234: user 'airflow' already exists with UID {UID}, not the requested 51234",
+     {"airflow_cluster_uid"}),
+    ("gid-of-another-group", group_vars("airflow_cluster_gid: 51234\n"), [],
+     f"airflow_cluster_gid is 51234: group 'airflow' already exists with GID {GID}, not the requested 51234",
+     {"airflow_cluster_gid"}),
+    ("acl-user-that-does-not-exist", group_vars("airflow_user_acl_users: [ghost]\n"), [],
+     f"On {MASTER}: airflow_user_acl_users is [\"ghost\"]: ghost: no such user on {MASTER}", {"airflow_user_acl_users"}),
+    ("docker-user-that-does-not-exist", host_vars(W2, "docker_users: [airflow, ci-bot]\n"), [],
+     f"On {W2}: docker_users is", {"docker_users"}),
     ("dir-mode-not-octal", group_vars('airflow_user_dir_mode: "rwxrwsr-x"\n'), [],
-     'airflow_user_dir_mode must be an octal'),
+     "airflow_user_dir_mode is 'rwxrwsr-x': it must be an octal string", {"airflow_user_dir_mode"}),
     ("subdir-outside-the-tree", group_vars("airflow_user_subdirs: [logs, /etc]\n"), [],
-     "airflow_user_subdirs must be"),
+     "it must be a list of relative names inside airflow_cluster_base_dir", {"airflow_user_subdirs"}),
     ("unknown-docker-install-source", host_vars(W1, "docker_install_source: rsync\n"), [],
-     f"On {W1}: role docker: value of docker_install_source must be one of: docker_repo, distro, got: rsync"),
+     f"On {W1}: role docker: value of docker_install_source must be one of: docker_repo, distro, got: rsync", None),
     ("unknown-awscli-install-source", group_vars("awscli_install_source: pip\n"), [],
-     "awscli_install_source must be one of"),
+     "awscli_install_source must be one of", None),
     ("unknown-image-source", group_vars("airflow_image_source: rsync\n"), [],
-     "airflow_image_source is 'rsync'; it must be build, pull or ship."),
+     "airflow_image_source is 'rsync': it must be one of build, pull, ship", {"airflow_image_source"}),
     ("registry-user-without-password", group_vars("airflow_image_registry_username: puller\n"), [],
-     "airflow_image_registry_username and airflow_image_registry_password go together"),
-    ("limit-without-the-master", lambda inv: None, ["--limit", W1],
-     f"The master {MASTER} is not part of this run"),
-    ("unreachable-worker", topology(_unreachable_worker), [],
-     "fatal: [sandbox-ghost]"),
-]
+     "airflow_image_registry_username is 'puller': airflow_image_registry_username and airflow_image_registry_password "
+     "go together", {"airflow_image_registry_username"}),
+    # addresses
+    ("advertise-address-not-on-the-host", host_vars(W1, "airflow_stack_advertise_address: 192.0.2.10\n"), [],
+     f"On {W1}: airflow_stack_advertise_address is '192.0.2.10': it is not an address of {W1}",
+     {"airflow_stack_advertise_address"}),
+    ("advertise-address-ipv6", host_vars(W1, 'airflow_stack_advertise_address: "fd00::10"\n'), [],
+     f"On {W1}: airflow_stack_advertise_address is 'fd00::10': it is an IPv6 address",
+     {"airflow_stack_advertise_address"}),
+    ("advertise-address-loopback", host_vars(W1, "airflow_stack_advertise_address: 127.0.0.1\n"), [],
+     f"On {W1}: airflow_stack_advertise_address is '127.0.0.1': it is a loopback", {"airflow_stack_advertise_address"}),
+    ("advertise-address-docker-bridge", host_vars(W2, "airflow_stack_advertise_address: 172.17.0.1\n"), [],
+     f"On {W2}: airflow_stack_advertise_address is '172.17.0.1': it is the address of docker0, a Docker network",
+     {"airflow_stack_advertise_address"}),
+    ("one-host-listed-twice", topology(_one_host_twice), [],
+     "has the same address", {"airflow_stack_advertise_address"}),
+)
+
+PROBLEM = re.compile(r"On (\S+): (\S+) is ")
 
 
 def host_state():
@@ -194,12 +324,12 @@ def battery(tmp_path_factory):
     # the broken inventories first, one after the other (tmp_path_factory is
     # not thread-safe); then the runs, a few at a time
     inventories = {}
-    for name, change, _, _ in CASES:
+    for name, change, _, _, _ in CASES:
         inventories[name] = copy_of_inventory(tmp_path_factory.mktemp(name))
         change(inventories[name])
 
     def run(case):
-        name, _, extra, _ = case
+        name, _, extra, _, _ = case
         inventory = inventories[name]
         facts = str(inventory.parent / "facts")
         proc = sh(*PLAYBOOK, "-i", str(inventory), *extra, "playbooks/site.yml", check=False,
@@ -212,8 +342,8 @@ def battery(tmp_path_factory):
     return results, before, host_state()
 
 
-def test_the_battery_has_at_least_20_broken_inventories():
-    assert len({c[0] for c in CASES}) == len(CASES) >= 20
+def test_the_battery_has_at_least_70_broken_inventories():
+    assert len({c[0] for c in CASES}) == len(CASES) >= 70
 
 
 def test_no_host_changed_during_the_battery(battery):
@@ -221,14 +351,20 @@ def test_no_host_changed_during_the_battery(battery):
     assert after == before
 
 
-@pytest.mark.parametrize("name, expected", [(c[0], c[3]) for c in CASES], ids=[c[0] for c in CASES])
-def test_a_broken_inventory_stops_in_the_preflight(battery, name, expected):
+@pytest.mark.parametrize("name, expected, settings", [(c[0], c[3], c[4]) for c in CASES], ids=[c[0] for c in CASES])
+def test_a_broken_inventory_stops_in_the_preflight(battery, name, expected, settings):
     proc = battery[0][name]
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0, out[-3000:]
-    assert expected in " ".join(out.split()), out[-4000:]
+    flat = " ".join(out.split())
+    for text in expected:
+        assert text in flat, out[-4000:]
+    # every message names the setting that is wrong, and only it
+    if settings is not None:
+        named = {m.group(2) for line in proc.stdout.splitlines() if (m := PROBLEM.search(line))}
+        assert named == settings, out[-4000:]
     # stopped in the preflight play, on every host: no later play started
-    assert "PLAY [Prepare the hosts]" not in out, "a host went on past the preflight"
+    assert "PLAY [Sort the hosts" not in out, "a host went on past the preflight"
     stats = recap(proc.stdout)
     assert stats and all(s["changed"] == 0 for s in stats.values()), stats
     if name != "unreachable-worker":

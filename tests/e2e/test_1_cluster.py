@@ -429,7 +429,7 @@ def test_a_stack_that_does_not_become_healthy_fails_with_its_logs(probes, invent
     # (the worker is stopped first, so there is nothing to drain, which would
     # need the broker too). Then 20 s are plenty to see it fail.
     (inventory / "host_vars" / f"{WORKERS[0]}.yml").write_text(
-        "airflow_stack_worker_concurrency: 3\nairflow_stack_wait_timeout: 20\n")
+        "airflow_stack_worker_concurrency: 3\nairflow_cluster_wait_timeout: 20\n")
     block = f"DOCKER-USER -p tcp --dport {PORTS['redis']} -j REJECT"
     on_host(WORKERS[0], f"docker compose --project-directory {BASE} stop worker && iptables -I {block}")
     try:

@@ -72,7 +72,7 @@ class TestBadInput:
         before = _accounts(host)
         rc, out = run_converge("airflow_cluster_uid=50002")
         assert rc != 0
-        assert "User 'airflow' already exists with UID 50000, not the requested 50002" in out
+        assert "user 'airflow' already exists with UID 50000, not the requested 50002" in out
         assert _accounts(host) == before
 
     def test_uid_held_by_another_user(self, host, run_converge):
@@ -88,7 +88,7 @@ class TestBadInput:
         before = _accounts(host)
         rc, out = run_converge("airflow_cluster_gid=51000")
         assert rc != 0
-        assert "Group 'airflow' already exists with GID 50001" in out
+        assert "group 'airflow' already exists with GID 50001" in out
         assert "GID 51000 is already held by group 'analysts'" in out
         assert _accounts(host) == before
 
@@ -96,7 +96,7 @@ class TestBadInput:
         before = _accounts(host)
         rc, out = run_converge('{"airflow_user_acl_users": ["nosuchuser"]}')
         assert rc != 0
-        assert "airflow_user_acl_users names users that do not exist: nosuchuser" in out
+        assert "airflow_user_acl_users is [\"nosuchuser\"]: nosuchuser: no such user on" in out
         assert _accounts(host) == before
 
 

@@ -87,7 +87,7 @@ def test_unknown_socket_user_is_refused(host, run_converge):
     before = _state(host)
     rc, out = run_converge('{"docker_users": ["airflow", "ghost"]}')
     assert rc != 0
-    assert "docker_users names users that do not exist: ghost" in out
+    assert "ghost: no such user on" in out
     assert _state(host) == before
 
 

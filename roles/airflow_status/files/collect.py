@@ -5,8 +5,10 @@
 # answer a ping, the api-server's health (scheduler heartbeat) and the task
 # instances queued and running. The slow parts run in parallel.
 #
-# Usage: collect.py --base-dir DIR [--dags-dir DIR] [--disk NAME=PATH ...]
+# Usage: collect.py --compose JSON --compose-file PATH [--dags-dir DIR] [--disk NAME=PATH ...]
 #                   [--cluster --celery-services S,S --api-service S --api-port N --db-service S]
+# --compose is the argv that runs docker compose for the host's stack (the
+# cluster's contract, roles/airflow_cluster/vars/main.yml), as a JSON list.
 import argparse
 import json
 import os
@@ -145,7 +147,8 @@ def task_counts(compose, service):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--base-dir", required=True)
+    parser.add_argument("--compose", required=True, type=json.loads, help="docker compose argv, a JSON list")
+    parser.add_argument("--compose-file", required=True)
     parser.add_argument("--dags-dir", default="")
     parser.add_argument("--disk", action="append", default=[], help="NAME=PATH")
     parser.add_argument("--cluster", action="store_true")
@@ -156,9 +159,8 @@ def main():
     parser.add_argument("--db-service", default="postgres")
     args = parser.parse_args()
 
-    compose = ["docker", "compose", "--project-directory", args.base_dir,
-               "--file", os.path.join(args.base_dir, "compose.yml")]
-    report = {"stack": os.path.isfile(os.path.join(args.base_dir, "compose.yml"))}
+    compose = list(args.compose)
+    report = {"stack": os.path.isfile(args.compose_file)}
     current = os.path.join(args.dags_dir, "current") if args.dags_dir else ""
     report["release"] = os.readlink(current) if current and os.path.islink(current) else None
     disks = dict(item.split("=", 1) for item in args.disk)
