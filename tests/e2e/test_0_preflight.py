@@ -285,7 +285,7 @@ CASES = _cases(
     ("unknown-docker-install-source", host_vars(W1, "docker_install_source: rsync\n"), [],
      f"On {W1}: role docker: value of docker_install_source must be one of: docker_repo, distro, got: rsync", None),
     ("unknown-awscli-install-source", group_vars("awscli_install_source: pip\n"), [],
-     "awscli_install_source must be one of", None),
+     "awscli_install_source is 'pip': it must be one of official", {"awscli_install_source"}),
     ("unknown-image-source", group_vars("airflow_image_source: rsync\n"), [],
      "airflow_image_source is 'rsync': it must be one of build, pull, ship", {"airflow_image_source"}),
     ("registry-user-without-password", group_vars("airflow_image_registry_username: puller\n"), [],

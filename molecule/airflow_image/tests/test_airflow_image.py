@@ -67,9 +67,9 @@ def _images(host):
 
 
 @pytest.mark.parametrize("extra, message", [
-    ("airflow_image_source=rsync", "airflow_image_source is 'rsync'; it must be build, pull or ship."),
-    ("airflow_image_source=pull", "airflow_image_source: pull needs airflow_image_registry."),
-    ("airflow_image_awscli_source=bundle", "airflow_image_awscli_source: bundle needs airflow_image_awscli_bundle"),
+    ("airflow_image_source=rsync", "airflow_image_source is 'rsync': it must be one of build, pull, ship"),
+    ("airflow_image_source=pull", "airflow_image_registry is '': airflow_image_source: pull needs the registry to pull from."),
+    ("airflow_image_awscli_source=bundle", "airflow_image_awscli_bundle is '': airflow_image_awscli_source: bundle needs the path of AWS's zip"),
     ("airflow_image_registry_username=puller",
      "airflow_image_registry_username and airflow_image_registry_password go together"),
 ])

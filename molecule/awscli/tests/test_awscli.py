@@ -127,8 +127,7 @@ class TestBadInput:
             run_converge, "awscli_install_source=bogus", limit=ALL_HOSTS
         )
         assert rc != 0
-        assert "awscli_install_source must be one of" in out
-        assert "bogus" in out
+        assert "awscli_install_source is 'bogus': it must be one of official" in out
         assert "Nothing was changed" in out
         assert snapshot(ALL_HOSTS) == before
 
