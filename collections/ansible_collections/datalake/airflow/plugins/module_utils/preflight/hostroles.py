@@ -47,26 +47,20 @@ def accounts(host: Host, cluster: Cluster):
     users, groups = host.facts.get("getent_passwd"), host.facts.get("getent_group")
     if users is None or groups is None:
         return
-    user, group = str(host["airflow_cluster_user"]), str(host["airflow_cluster_group"])
-    uid, gid = str(host["airflow_cluster_uid"]), str(host["airflow_cluster_gid"])
-    if user in users and str(users[user][1]) != uid:
-        yield host.problem("airflow_cluster_uid", (
-            f"user '{user}' already exists with UID {users[user][1]}, not the requested {uid}: set "
-            f"airflow_cluster_uid to {users[user][1]} or change the account on the host first."))
-    holders = sorted(n for n, e in users.items() if str(e[1]) == uid and n != user)
-    if holders:
-        yield host.problem("airflow_cluster_uid", (
-            f"UID {uid} is already held by user '{', '.join(holders)}': choose another airflow_cluster_uid or free "
-            "that UID on the host."))
-    if group in groups and str(groups[group][1]) != gid:
-        yield host.problem("airflow_cluster_gid", (
-            f"group '{group}' already exists with GID {groups[group][1]}, not the requested {gid}: set "
-            f"airflow_cluster_gid to {groups[group][1]} or change the group on the host first."))
-    holders = sorted(n for n, e in groups.items() if str(e[1]) == gid and n != group)
-    if holders:
-        yield host.problem("airflow_cluster_gid", (
-            f"GID {gid} is already held by group '{', '.join(holders)}': choose another airflow_cluster_gid or free "
-            "that GID on the host."))
+    # the account, then its group: the same two checks against passwd, group
+    for kind, name, setting, table, id_kind, what in (
+            ("user", "airflow_cluster_user", "airflow_cluster_uid", users, "UID", "the account"),
+            ("group", "airflow_cluster_group", "airflow_cluster_gid", groups, "GID", "the group")):
+        name, wanted = str(host[name]), str(host[setting])
+        if name in table and str(table[name][1]) != wanted:
+            yield host.problem(setting, (
+                f"{kind} '{name}' already exists with {id_kind} {table[name][1]}, not the requested {wanted}: set "
+                f"{setting} to {table[name][1]} or change {what} on the host first."))
+        holders = sorted(n for n, e in table.items() if str(e[1]) == wanted and n != name)
+        if holders:
+            yield host.problem(setting, (
+                f"{id_kind} {wanted} is already held by {kind} '{', '.join(holders)}': choose another {setting} or "
+                f"free that {id_kind} on the host."))
     missing = [u for u in host.get("airflow_user_acl_users", []) or [] if u not in users]
     if missing:
         yield host.problem("airflow_user_acl_users", f"{', '.join(missing)}: no such user on {host.name}.")

@@ -99,10 +99,6 @@ def topology(cluster: Cluster):
             "airflow_stack_worker_queues of at least one worker."))
 
 
-PORTS = ("airflow_stack_api_port", "airflow_stack_postgres_port", "airflow_stack_redis_port",
-         "airflow_stack_flower_port", "airflow_stack_log_server_port")
-
-
 def host_ports(host: Host, cluster: Cluster) -> list:
     """The settings of the ports this host publishes."""
     ports = []
