@@ -135,7 +135,7 @@ demo: venv images
 # to bench/results.md and bench/results.json. Not part of make test: it takes
 # most of an hour (bench/README.md).
 bench: venv images
-	$(VENV)/bin/python bench/bench.py
+	$(VENV)/bin/python -m bench
 
 demo-down:
 	$(SANDBOX) destroy $(DEMO_HOSTS) sandbox-worker-3

@@ -1,4 +1,4 @@
-"""DAGs only `make bench` ships (bench/bench.py adds them to dags/ in its own
+"""DAGs only `make bench` ships (bench/hosts.py adds them to dags/ in its own
 copy; they never go to production).
 
 - bench_on_bench_worker_<n>: one short task on the queue `bench-worker-<n>`,

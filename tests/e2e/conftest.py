@@ -1,4 +1,4 @@
-"""Fixtures shared by the end-to-end tests (see cluster.py for the helpers)."""
+"""Fixtures shared by the end-to-end tests (see the cluster package for the helpers)."""
 
 
 import pytest

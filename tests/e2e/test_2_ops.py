@@ -3,8 +3,9 @@ cluster: playbooks/status.yml (one table, exit code), the retention timers
 and image pruning (roles/airflow_retention), airflow-stack / airflow-cli
 (roles/airflow_tools), and playbooks/stop.yml + start.yml.
 
-Expects the healthy cluster test_1_cluster.py leaves (make e2e), or any
-sandbox inventory given as E2E_INVENTORY; leaves it healthy.
+Expects the healthy cluster test_1_cluster.py … test_1d_workers.py leave
+(make e2e), or any sandbox inventory given as E2E_INVENTORY; leaves it
+healthy.
 """
 
 import json

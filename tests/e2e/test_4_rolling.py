@@ -4,7 +4,7 @@ worker: backup first, the DB migrated once by the master, workers drained and
 recreated one batch at a time, every long task done in its first try, and new
 tasks importing the new requirement.
 
-Runs against the sandbox cluster (make e2e); see cluster.py.
+Runs against the sandbox cluster (make e2e); see the cluster package (cluster/).
 """
 
 import os
