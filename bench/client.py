@@ -20,16 +20,11 @@ def api(timeout=600):
             time.sleep(3)
 
 
-def dag_listed(client, dag_id):
-    resp = client.session.get(f"{UI}/api/v2/dags/{dag_id}", timeout=30)
-    return resp.status_code == 200 and not resp.json().get("is_stale")
-
-
 def wait_for_dags(client, dag_ids, timeout=600):
     deadline = time.monotonic() + timeout
     missing = list(dag_ids)
     while missing:
-        missing = [d for d in missing if not dag_listed(client, d)]
+        missing = [d for d in missing if not client.dag_listed(d)]
         if missing and time.monotonic() > deadline:
             raise RuntimeError(f"DAGs not listed within {timeout}s: {missing}")
         if missing:

@@ -6,7 +6,7 @@ import time
 
 from tests.e2e.cluster import BASE, address, changed_tasks, only_the_firewall
 
-from .client import all_task_instances, api, dag_listed, task_instance, wait_for_dags, wait_success
+from .client import all_task_instances, api, task_instance, wait_for_dags, wait_success
 from .hosts import create_hosts, destroy_hosts, inventory, on_host, parallel, stage_dags, up_wait
 from .playbook import Playbook, playbook
 from .results import row
@@ -124,7 +124,7 @@ class Bench:
             listed = None
             deadline = time.monotonic() + 900
             while listed is None and time.monotonic() < deadline:
-                if dag_listed(self.client, dag_id):
+                if self.client.dag_listed(dag_id):
                     listed = time.monotonic()
                     break
                 if not pb.running() and pb.proc.returncode != 0:

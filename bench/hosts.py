@@ -7,7 +7,7 @@ import shutil
 
 import yaml
 
-from tests.e2e.cluster import SANDBOX, sh, trust_the_sandbox_ca
+from tests.e2e.cluster import SANDBOX, on_host, sh, trust_the_sandbox_ca
 
 from .settings import ALL_NAMES, BENCH, CACHE, DAGS, MASTER, NETWORK, ROOT, UI_PORT
 
@@ -30,10 +30,6 @@ def create_hosts(names):
 
 def destroy_hosts(names=None):
     sandbox("destroy", *(names or ALL_NAMES))
-
-
-def on_host(host, script, check=True, timeout=None):
-    return sh("docker", "exec", host, "sh", "-c", script, check=check, timeout=timeout)
 
 
 def up_wait(host, compose):

@@ -53,28 +53,25 @@ class Api:
             time.sleep(1)
         raise AssertionError(f"{dag_id}.{task_id} did not start running within {timeout}s")
 
+    def dag_listed(self, dag_id):
+        """Whether dag_id is listed and not stale (a DAG whose file went away
+        stays listed, marked stale, until its file is back)."""
+        resp = self.session.get(f"{self.ui}/api/v2/dags/{dag_id}", timeout=30)
+        return resp.status_code == 200 and not resp.json().get("is_stale")
+
     def wait_for_dag(self, dag_id, timeout=300):
         deadline = time.time() + timeout
         while time.time() < deadline:
-            resp = self.session.get(f"{self.ui}/api/v2/dags/{dag_id}", timeout=30)
-            # a DAG whose file went away stays listed, marked stale, until its file is back
-            if resp.status_code == 200 and not resp.json().get("is_stale"):
+            if self.dag_listed(dag_id):
                 return
             time.sleep(2)
         raise AssertionError(f"DAG {dag_id} did not appear within {timeout}s")
 
     def run_dag(self, dag_id, timeout=600):
         """Trigger one run of dag_id and wait for it to end; return its run id."""
-        run = self("POST", f"/dags/{dag_id}/dagRuns", json={"logical_date": None})
-        run_id = run["dag_run_id"]
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            state = self("GET", f"/dags/{dag_id}/dagRuns/{run_id}")["state"]
-            if state in ("success", "failed"):
-                assert state == "success", f"{dag_id} run {run_id} ended {state}: {self.task_instances(run_id, dag_id)}"
-                return run_id
-            time.sleep(1)
-        raise AssertionError(f"{dag_id} run {run_id} did not finish within {timeout}s: {self.task_instances(run_id, dag_id)}")
+        run_id = self("POST", f"/dags/{dag_id}/dagRuns", json={"logical_date": None})["dag_run_id"]
+        self.wait_run(dag_id, run_id, timeout)
+        return run_id
 
     def run_etl(self, timeout=600):
         return self.run_dag("etl", timeout)

@@ -49,9 +49,9 @@ def copy_of_dags(tmp_path):
     return dags
 
 
-def on_host(host, script, check=True):
-    """Run a shell script on a sandbox host."""
-    return sh("docker", "exec", host, "sh", "-c", script, check=check)
+def on_host(host, script, check=True, timeout=None):
+    """Run a shell script on a sandbox host (timeout: seconds, None = none)."""
+    return sh("docker", "exec", host, "sh", "-c", script, check=check, timeout=timeout)
 
 
 # The stack's ports (the role's defaults; the sandbox keeps them).
