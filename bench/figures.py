@@ -10,7 +10,8 @@ from .client import all_task_instances, api, task_instance, wait_for_dags, wait_
 from .hosts import create_hosts, destroy_hosts, inventory, on_host, parallel, stage_dags, up_wait
 from .playbook import Playbook, playbook
 from .results import row
-from .settings import DAGS, MASTER, NEW_WORKER, SCALE_WORKERS, WORKERS, cut_note, log, runs
+from .settings import (DAGS, MASTER, NEW_WORKER, SCALE_WORKERS, STRATEGIES, WORKERS, cut_note, log, runs,
+                       strategy_name)
 
 
 class Bench:
@@ -39,31 +40,39 @@ class Bench:
 
     # 1 ------------------------------------------------------------------
     def noop(self):
-        samples, all_zero, detail = [], True, []
-        for n in range(runs(1)):
-            pb = playbook(self.inv, "site.yml", f"noop-{n + 1}")
-            samples.append(pb.seconds)
-            slowest = pb.slowest()
-            changed = {h: s["changed"] for h, s in pb.recap.items()}
-            if any(changed.values()) or set(changed) != {MASTER, *WORKERS}:
-                all_zero = False
-                detail.append(f"run {n + 1}: {changed}")
-        tasks = "; ".join(f"{name} {sec:.0f} s" for sec, name in slowest)
-        self.results.add(row(1, "no-op `site.yml`, 1 master + 2 workers", samples, 30,
-                             notes=[f"slowest tasks (last run, profile_tasks): {tasks}", *cut_note(1)]))
-        self.results.check(1, "no-op site.yml: every host reported changed=0 in every run", all_zero,
-                           "; ".join(detail))
+        for strategy in STRATEGIES:
+            name = strategy_name(strategy)
+            samples, all_zero, detail = [], True, []
+            for n in range(runs(1)):
+                pb = playbook(self.inv, "site.yml", f"noop-{strategy}-{n + 1}", strategy=strategy)
+                samples.append(pb.seconds)
+                slowest = pb.slowest()
+                changed = {h: s["changed"] for h, s in pb.recap.items()}
+                if any(changed.values()) or set(changed) != {MASTER, *WORKERS}:
+                    all_zero = False
+                    detail.append(f"run {n + 1}: {changed}")
+            tasks = "; ".join(f"{task} {sec:.1f} s" for sec, task in slowest)
+            self.results.add(row(1, f"no-op `site.yml`, 1 master + 2 workers ({name})", samples, 30,
+                                 notes=[f"slowest tasks (last run, profile_tasks): {tasks}", *cut_note(1)]))
+            self.results.check(1, f"no-op site.yml ({name}): every host reported changed=0 in every run",
+                               all_zero, "; ".join(detail))
 
     # 2 ------------------------------------------------------------------
     def add_worker(self):
         inv = inventory([*WORKERS, NEW_WORKER])
         dag_id = "bench_on_" + NEW_WORKER.replace("-", "_")
+        for strategy in STRATEGIES:
+            self._add_worker(inv, dag_id, strategy)
+        destroy_hosts([NEW_WORKER])
+
+    def _add_worker(self, inv, dag_id, strategy):
+        name = strategy_name(strategy)
         samples, playbook_s, others_zero, detail = [], [], True, []
         for n in range(runs(2)):
             destroy_hosts([NEW_WORKER])
             create_hosts([NEW_WORKER])  # not timed
             addr = address(NEW_WORKER)
-            pb = self.current = Playbook(inv, "site.yml", f"add-worker-{n + 1}")
+            pb = self.current = Playbook(inv, "site.yml", f"add-worker-{strategy}-{n + 1}", strategy=strategy)
             run_id, first, ended = None, None, None
             # A run for the new worker's queue is triggered as soon as its
             # stack files are written (its task waits in the queue until the
@@ -102,16 +111,16 @@ class Bench:
                 others_zero = False
                 detail.append(f"run {n + 1}: {others}")
             self.client.wait_run(dag_id, run_id, timeout=300)
-        destroy_hosts([NEW_WORKER])
         notes = [f"site.yml itself took {', '.join(f'{s:.0f}' for s in playbook_s)} s; the new host is a fresh "
                  f"sandbox host (Docker and packages installed from the Debian mirror, the Airflow image shipped "
                  f"from the controller); its creation (`sandbox.sh create`) is not timed; for each run it is "
                  f"destroyed and created again",
                  "the run for the new worker's queue is triggered once the new host's compose.yml is written, "
                  "so its task waits in the queue for the worker", *cut_note(2)]
-        self.results.add(row(2, "add a worker: `site.yml` start → first task on it", samples, 90, notes=notes))
-        self.results.check(2, "add a worker: on the other hosts only the firewall changed (it admits the new host), "
-                              "in every run", others_zero,
+        self.results.add(row(2, f"add a worker: `site.yml` start → first task on it ({name})", samples, 90,
+                             notes=notes))
+        self.results.check(2, f"add a worker ({name}): on the other hosts only the firewall changed (it admits the "
+                              "new host), in every run", others_zero,
                            "; ".join(detail))
 
     # 3 ------------------------------------------------------------------
@@ -151,28 +160,31 @@ class Bench:
     def fresh_vs_floor(self):
         hosts = [MASTER, *WORKERS]
         compose = f"docker compose --project-directory {BASE} -f {BASE}/compose.yml"
-        floors, freshes, ratios, floor_notes = [], [], [], []
+        floors, floor_notes = [], []
+        freshes = {strategy: [] for strategy in STRATEGIES}
         for n in range(runs(4)):
             log(f"figure 4 run {n + 1}: floor (compose down, then up --wait on every host at once)")
             parallel(lambda h: on_host(h, f"{compose} down"), hosts)
             t0 = time.monotonic()
             retries = [r for r in parallel(lambda h: up_wait(h, compose), hosts) if r]
-            floor = time.monotonic() - t0
-            log(f"  floor {floor:.1f}s")
+            floors.append(time.monotonic() - t0)
+            log(f"  floor {floors[-1]:.1f}s")
             if retries:
                 floor_notes.append(f"run {n + 1}: {'; '.join(retries)} (timed as one)")
-            log(f"figure 4 run {n + 1}: fresh converge (compose down, {BASE} removed)")
-            parallel(lambda h: on_host(h, f"{compose} down && rm -rf {BASE}"), hosts)
-            pb = playbook(self.inv, "site.yml", f"fresh-{n + 1}")
-            floors.append(floor)
-            freshes.append(pb.seconds)
-            ratios.append(pb.seconds / floor)
-            self.ready()
-        self.results.add(row(4, "fresh converge: `site.yml`, stacks down and the tree removed, "
-                                "images and packages kept", freshes, notes=cut_note(4)))
+            for strategy in STRATEGIES:
+                log(f"figure 4 run {n + 1}: fresh converge ({strategy}; compose down, {BASE} removed)")
+                parallel(lambda h: on_host(h, f"{compose} down && rm -rf {BASE}"), hosts)
+                pb = playbook(self.inv, "site.yml", f"fresh-{strategy}-{n + 1}", strategy=strategy)
+                freshes[strategy].append(pb.seconds)
+                self.ready()
         self.results.add(row(4, "floor: `docker compose up -d --wait` of the same stacks, hosts in parallel",
                              floors, notes=["after `docker compose down`; every file in place", *floor_notes]))
-        self.results.add(row(4, "fresh converge / floor (per run)", ratios, 1.5, unit="×"))
+        for strategy, samples in freshes.items():
+            name = strategy_name(strategy)
+            self.results.add(row(4, f"fresh converge ({name}): `site.yml`, stacks down and the tree removed, "
+                                    "images and packages kept", samples, notes=cut_note(4)))
+            self.results.add(row(4, f"fresh converge / floor ({name}, per run)",
+                                 [a / b for a, b in zip(samples, floors)], 1.5, unit="×"))
 
     # 5 ------------------------------------------------------------------
     def fanout(self):

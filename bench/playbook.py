@@ -14,19 +14,21 @@ from .settings import LOGS, PLAYBOOK_TIMEOUT, ROOT, VENV_PATH, log
 class Playbook:
     """An ansible-playbook run in the background, its output in a log file."""
 
-    def __init__(self, inv, name, tag, extra=()):
+    def __init__(self, inv, name, tag, extra=(), strategy=None):
         LOGS.mkdir(parents=True, exist_ok=True)
         self.log_path = LOGS / f"{len(list(LOGS.iterdir())):03d}-{tag}.log"
         self.out = open(self.log_path, "w")
         cmd = [*PLAYBOOK, "-i", str(inv), *extra, f"playbooks/{name}"]
-        self.out.write(" ".join(cmd) + "\n\n")
+        strategy_env = {"ANSIBLE_STRATEGY": strategy} if strategy else {}
+        self.out.write(" ".join([*(f"{k}={v}" for k, v in strategy_env.items()), *cmd]) + "\n\n")
         self.out.flush()
         log(f"ansible-playbook {name} ({inv.name}), log {self.log_path.relative_to(ROOT)}")
         self.t0 = time.monotonic()
         self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=self.out, stderr=subprocess.STDOUT, text=True,
                                      env=dict(os.environ, ANSIBLE_FORCE_COLOR="0", NO_COLOR="1", PATH=VENV_PATH,
                                               # task times at the end, after the PLAY RECAP
-                                              ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_tasks"))
+                                              ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_tasks",
+                                              **strategy_env))
         self.seconds = self.ended = None
         threading.Thread(target=self._watch, daemon=True).start()
 
@@ -91,5 +93,5 @@ class Playbook:
         return "\n".join(self.output.rstrip().splitlines()[-lines:])
 
 
-def playbook(inv, name, tag, extra=()):
-    return Playbook(inv, name, tag, extra).wait().check()
+def playbook(inv, name, tag, extra=(), strategy=None):
+    return Playbook(inv, name, tag, extra, strategy).wait().check()

@@ -37,6 +37,16 @@ def cut_note(figure):
 SCALE_WORKERS = [int(n) for n in os.environ.get("BENCH_SCALE_WORKERS", "1 3 6").split()]
 ONLY = {int(n) for n in os.environ.get("BENCH_ONLY", "").split()} or {1, 2, 3, 4, 5, 6}
 KEEP = os.environ.get("BENCH_KEEP") == "1"
+# Figures 1, 2 and 4 run under each of these strategies, in this order: before
+# (stock Ansible's linear) and after (Mitogen's, what ansible.cfg selects), in
+# one bench run; the other figures run under ansible.cfg's.
+STRATEGIES = os.environ.get("BENCH_STRATEGIES", "linear mitogen_linear").split()
+STRATEGY_NAMES = {"linear": "stock Ansible", "mitogen_linear": "Mitogen"}
+
+
+def strategy_name(strategy):
+    return STRATEGY_NAMES.get(strategy, strategy)
+
 
 MASTER = "bench-master"
 WORKERS = ["bench-worker-1", "bench-worker-2"]

@@ -11,6 +11,7 @@ The cluster is left healthy (later modules use it).
 """
 
 import hashlib
+import os
 import re
 import stat
 import time
@@ -308,3 +309,16 @@ def test_a_second_site_run_changes_nothing_takes_no_backup_and_prints_no_secret(
     assert "Before migration | Decide whether the change will migrate the DB" in proc.stdout
     assert "Backup | Dump the metadata DB" not in proc.stdout
     assert dumps() == before
+
+
+def test_stock_ansible_runs_the_same_playbooks_with_nothing_to_change():
+    """ansible.cfg runs the playbooks under Mitogen's strategy (every test
+    here does); stock Ansible's linear strategy (ANSIBLE_STRATEGY=linear, for a
+    controller without Mitogen) runs site.yml to the same end: 0 changed on
+    every host, and check mode with it too."""
+    env = {**os.environ, "ANSIBLE_STRATEGY": "linear"}
+    for args in ((), ("--check",)):
+        proc = sh(*PLAYBOOK, "-i", INVENTORY, *args, "playbooks/site.yml", env=env)
+        assert "mitogen" not in (proc.stdout + proc.stderr).lower(), "Mitogen ran although the strategy was linear"
+        stats = recap(proc.stdout)
+        assert set(stats) == set(HOSTS) and all(s["changed"] == 0 for s in stats.values()), (args, stats)
