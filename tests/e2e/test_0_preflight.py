@@ -208,8 +208,8 @@ CASES = _cases(
      "airflow_retention_log_days is 0: it must be a whole number of 1 or more", {"airflow_retention_log_days"}),
     # secrets
     ("weak-admin-password", group_vars("vault_airflow_admin_password: admin12345\n"), [],
-     f"airflow_stack_admin_password is {SECRET}: it is too weak (10 characters, at least 16 needed)",
-     {"airflow_stack_admin_password"}),
+     f"airflow_users_admin_password is {SECRET}: it is too weak (10 characters, at least 16 needed)",
+     {"airflow_users_admin_password"}),
     ("weak-flower-password", group_vars("vault_airflow_flower_password: flower\n"), [],
      f"airflow_stack_flower_password is {SECRET}: it is too weak", {"airflow_stack_flower_password"}),
     ("secret-not-set", group_vars('vault_airflow_jwt_secret: ""\n'), [],
@@ -233,23 +233,26 @@ CASES = _cases(
      (f"On {MASTER}: airflow_stack_base_dir is '/data/airflow': this release no longer reads that name; it is now "
       "airflow_cluster_base_dir", "airflow_user_uid is 51000: this release no longer reads that name; it is now "
       "airflow_cluster_uid"), {"airflow_stack_base_dir", "airflow_user_uid"}),
+    ("user-setting-under-its-stack-name", group_vars("airflow_stack_admin_user: ops\n"), [],
+     (f"On {MASTER}: airflow_stack_admin_user is 'ops': this release no longer reads that name; it is now "
+      "airflow_users_admin_user"), {"airflow_stack_admin_user"}),
     # the UI's users
-    ("user-with-an-unknown-role", group_vars("airflow_stack_users: [{username: ann, role: Superuser, email: a@x.invalid}]\n"
+    ("user-with-an-unknown-role", group_vars("airflow_users_list: [{username: ann, role: Superuser, email: a@x.invalid}]\n"
                                              "vault_airflow_user_passwords: {ann: sandbox-demo-0123456789}\n"), [],
      "value of role must be one of: Admin, Op, User, Viewer, got: Superuser", None),
-    ("user-without-a-password", group_vars("airflow_stack_users: [{username: ann, role: Op, email: a@x.invalid}]\n"), [],
-     f"airflow_stack_user_passwords.ann is {SECRET}: 'ann' has no password: add it to vault_airflow_user_passwords",
-     {"airflow_stack_user_passwords.ann"}),
-    ("user-that-is-the-admin", group_vars("airflow_stack_users: [{username: Admin, role: Op, email: o@x.invalid}]\n"
+    ("user-without-a-password", group_vars("airflow_users_list: [{username: ann, role: Op, email: a@x.invalid}]\n"), [],
+     f"airflow_users_passwords.ann is {SECRET}: 'ann' has no password: add it to vault_airflow_user_passwords",
+     {"airflow_users_passwords.ann"}),
+    ("user-that-is-the-admin", group_vars("airflow_users_list: [{username: Admin, role: Op, email: o@x.invalid}]\n"
                                           "vault_airflow_user_passwords: {Admin: sandbox-demo-0123456789}\n"), [],
-     "airflow_stack_users[0].username is 'Admin': it is listed twice (or is the admin account", 
-     {"airflow_stack_users[0].username"}),
-    ("two-users-one-email", group_vars("airflow_stack_users: [{username: ann, role: Op, email: a@x.invalid},"
+     "airflow_users_list[0].username is 'Admin': it is listed twice (or is the admin account", 
+     {"airflow_users_list[0].username"}),
+    ("two-users-one-email", group_vars("airflow_users_list: [{username: ann, role: Op, email: a@x.invalid},"
                                        " {username: bob, role: User, email: A@x.invalid}]\n"
                                        "vault_airflow_user_passwords: {ann: sandbox-demo-0123456789,"
                                        " bob: sandbox-demo-9876543210}\n"), [],
-     "airflow_stack_users[1].email is 'A@x.invalid': the e-mail of 'bob' is given to more than one user",
-     {"airflow_stack_users[1].email"}),
+     "airflow_users_list[1].email is 'A@x.invalid': the e-mail of 'bob' is given to more than one user",
+     {"airflow_users_list[1].email"}),
     # the firewall
     ("firewall-network-not-a-cidr", group_vars("airflow_stack_firewall_ui_networks: [10.0.0.0/33, office]\n"), [],
      "10.0.0.0/33, office: not an IPv4 address or CIDR", {"airflow_stack_firewall_ui_networks"}),

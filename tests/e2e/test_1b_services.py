@@ -84,7 +84,7 @@ def token(username, password):
 
 def test_the_api_wants_a_user_and_each_role_gets_its_rights(api):
     """The FAB auth manager: anonymous and wrong-password requests are refused
-    (401), the admin gets a token, and the sandbox's Viewer (airflow_stack_users)
+    (401), the admin gets a token, and the sandbox's Viewer (airflow_users_list)
     may list the DAGs but not trigger one (403)."""
     assert requests.get(f"{UI}/api/v2/dags", timeout=30).status_code == 401
     assert token(ADMIN[0], "wrong-" + ADMIN[1]).status_code == 401
@@ -112,7 +112,7 @@ def test_users_follow_the_inventory_and_the_vault(api):
     def ok(response):
         return response.status_code in (200, 201)
 
-    changed = {"airflow_stack_users": [{"username": "viewer", "role": "User", "email": "viewer@sandbox.invalid"},
+    changed = {"airflow_users_list": [{"username": "viewer", "role": "User", "email": "viewer@sandbox.invalid"},
                                        {"username": "auditor", "role": "Op", "email": "auditor@sandbox.invalid"}],
                "vault_airflow_user_passwords": {"viewer": VIEWER[1] + "-2", "auditor": "sandbox-demo-auditor"},
                "vault_airflow_admin_password": ADMIN[1] + "-2"}

@@ -51,7 +51,7 @@ for _kind in ("airflow-base", "postgres", "redis"):
                           subprocess.run([str(SANDBOX), "image-tag", _kind], check=True, capture_output=True,
                                          text=True).stdout.strip())
 ADMIN = ("admin", "sandbox-demo-admin")
-# the sandbox's read-only user (airflow_stack_users) and Flower's account
+# the sandbox's read-only user (airflow_users_list) and Flower's account
 VIEWER = ("viewer", "sandbox-demo-viewer")
 FLOWER_AUTH = ("flower", "sandbox-demo-flower")
 # The sandbox sets the cluster-wide base directory and UID to values other

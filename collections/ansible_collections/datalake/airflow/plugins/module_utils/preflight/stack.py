@@ -14,8 +14,7 @@ ROLE = "airflow_stack"
 # The cluster's secrets; each must be set (from the vault), strong, not a
 # demo value, and fit in a connection URL.
 SECRETS = ("airflow_stack_fernet_key", "airflow_stack_api_secret_key", "airflow_stack_jwt_secret",
-           "airflow_stack_postgres_password", "airflow_stack_redis_password", "airflow_stack_flower_password",
-           "airflow_stack_admin_password")
+           "airflow_stack_postgres_password", "airflow_stack_redis_password", "airflow_stack_flower_password")
 SECRET_MIN_LENGTH = 16
 DEMO = re.compile(r"(?i)(sandbox|demo|change.?me|example)")
 URL_SAFE = re.compile(r"^[A-Za-z0-9_.-]+$")

@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""Rules of the UI's users (role airflow_stack, tasks/users.yml): names, e-mails, roles and
+"""Rules of the UI's users (role airflow_users): names, e-mails, roles and
 passwords of the FAB accounts the inventory lists."""
 
 from __future__ import annotations
@@ -7,12 +7,23 @@ from __future__ import annotations
 import re
 
 from .core import Cluster, is_list, rule, truthy
-from .stack import DEMO, SECRET_MIN_LENGTH
+from .stack import DEMO, SECRET_MIN_LENGTH, secret_problem
 
-ROLE = "airflow_stack"
+ROLE = "airflow_users"
 ROLES = ("Admin", "Op", "User", "Viewer")
 USERNAME = re.compile(r"^[A-Za-z0-9._@-]+$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+
+
+@rule(ROLE, scope="cluster")
+def admin_password(cluster: Cluster):
+    """The admin's password: set (from the vault), strong, no demo value
+    outside the sandbox, URL-safe (the stack's secrets' rule)."""
+    first = cluster.first
+    allow_demo = truthy(first.get("airflow_stack_allow_demo_secrets", False))
+    text = secret_problem(first.get("airflow_users_admin_password", ""), "airflow_users_admin_password", allow_demo)
+    if text:
+        yield first.problem("airflow_users_admin_password", text, secret=True)
 
 
 @rule(ROLE, scope="cluster")
@@ -20,26 +31,26 @@ def users(cluster: Cluster):
     """Each user: a plain, unique name, a unique e-mail address, one of
     FAB's roles, and a strong password in the vault."""
     first = cluster.first
-    listed = first.get("airflow_stack_users", [])
+    listed = first.get("airflow_users_list", [])
     if not is_list(listed) or [u for u in listed if not isinstance(u, dict)]:
-        yield first.problem("airflow_stack_users", "it must be a list of {username, role, email} mappings.")
+        yield first.problem("airflow_users_list", "it must be a list of {username, role, email} mappings.")
         return
-    admin = str(first.get("airflow_stack_admin_user"))
-    passwords = first.get("airflow_stack_user_passwords", {}) or {}
+    admin = str(first.get("airflow_users_admin_user"))
+    passwords = first.get("airflow_users_passwords", {}) or {}
     allow_demo = truthy(first.get("airflow_stack_allow_demo_secrets", False))
     if not USERNAME.match(admin):
-        yield first.problem("airflow_stack_admin_user", "a username may only hold letters, digits and . _ @ -.")
+        yield first.problem("airflow_users_admin_user", "a username may only hold letters, digits and . _ @ -.")
     names = [admin.lower()] + [str(u.get("username", "")).lower() for u in listed]
-    emails = [str(first.get("airflow_stack_admin_email")).lower()] + [str(u.get("email", "")).lower() for u in listed]
+    emails = [str(first.get("airflow_users_admin_email")).lower()] + [str(u.get("email", "")).lower() for u in listed]
     for i, user in enumerate(listed):
         name, email, role = str(user.get("username", "")), str(user.get("email", "")), user.get("role")
-        setting = f"airflow_stack_users[{i}]"
+        setting = f"airflow_users_list[{i}]"
         if not USERNAME.match(name):
             yield first.problem(setting + ".username", "a username may only hold letters, digits and . _ @ -.",
                                 value=name)
         elif name.lower() in names[:i + 1]:
             yield first.problem(setting + ".username", (
-                "it is listed twice (or is the admin account, airflow_stack_admin_user): give each user one entry."),
+                "it is listed twice (or is the admin account, airflow_users_admin_user): give each user one entry."),
                 value=name)
         elif not EMAIL.match(email):
             yield first.problem(setting + ".email", f"the e-mail of '{name}' is not an address.", value=email)
@@ -51,7 +62,7 @@ def users(cluster: Cluster):
                                 value=role)
         else:
             password = str(passwords.get(name, "") or "")
-            where = f"airflow_stack_user_passwords.{name}"
+            where = f"airflow_users_passwords.{name}"
             if not password:
                 yield first.problem(where, (
                     f"'{name}' has no password: add it to vault_airflow_user_passwords in the inventory's vault "
