@@ -48,3 +48,23 @@ def test_users_and_groups_match_getents_shape():
     groups = host_state.group_table()
     assert groups[group.gr_name][1] == str(group.gr_gid)
     assert groups[group.gr_name][2] == ",".join(group.gr_mem)
+
+
+MOUNTS = ("overlay / overlay rw,relatime,lowerdir=/a:/b 0 0\n"
+          "tmpfs /run tmpfs rw,nosuid,nodev,mode=755 0 0\n"
+          "/dev/sdb1 /srv/air\\040flow ext4 rw,relatime 0 0\n"
+          "short line\n")
+
+
+def test_mounts_in_the_setup_modules_shape_with_escapes_undone():
+    mounts = host_state.parse_mounts(MOUNTS)
+    assert mounts == [{"mount": "/", "fstype": "overlay", "device": "overlay"},
+                      {"mount": "/run", "fstype": "tmpfs", "device": "tmpfs"},
+                      {"mount": "/srv/air flow", "fstype": "ext4", "device": "/dev/sdb1"}]
+
+
+def test_this_machines_mounts_hold_the_root_file_system():
+    mounts = host_state.read_mounts()
+    assert any(m["mount"] == "/" for m in mounts), mounts
+    assert all(m["fstype"] for m in mounts)
+    assert host_state.read_mounts("/nonexistent/mounts") == []
