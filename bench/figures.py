@@ -46,14 +46,12 @@ class Bench:
             for n in range(runs(1)):
                 pb = playbook(self.inv, "site.yml", f"noop-{strategy}-{n + 1}", strategy=strategy)
                 samples.append(pb.seconds)
-                slowest = pb.slowest()
                 changed = {h: s["changed"] for h, s in pb.recap.items()}
                 if any(changed.values()) or set(changed) != {MASTER, *WORKERS}:
                     all_zero = False
                     detail.append(f"run {n + 1}: {changed}")
-            tasks = "; ".join(f"{task} {sec:.1f} s" for sec, task in slowest)
             self.results.add(row(1, f"no-op `site.yml`, 1 master + 2 workers ({name})", samples, 30,
-                                 notes=[f"slowest tasks (last run, profile_tasks): {tasks}", *cut_note(1)]))
+                                 notes=[pb.slowest_note(), *cut_note(1)]))
             self.results.check(1, f"no-op site.yml ({name}): every host reported changed=0 in every run",
                                all_zero, "; ".join(detail))
 
@@ -111,8 +109,7 @@ class Bench:
                 others_zero = False
                 detail.append(f"run {n + 1}: {others}")
             self.client.wait_run(dag_id, run_id, timeout=300)
-        tasks = "; ".join(f"{task} {sec:.0f} s" for sec, task in pb.slowest())
-        notes = [f"slowest tasks (last run, profile_tasks): {tasks}",
+        notes = [pb.slowest_note(),
                  f"site.yml itself took {', '.join(f'{s:.0f}' for s in playbook_s)} s; the new host is a fresh "
                  f"sandbox host (Docker and packages installed from the Debian mirror, the Airflow image shipped "
                  f"from the controller); its creation (`sandbox.sh create`) is not timed; for each run it is "
@@ -164,7 +161,7 @@ class Bench:
         compose = f"docker compose --project-directory {BASE} -f {BASE}/compose.yml"
         floors, floor_notes = [], []
         freshes = {strategy: [] for strategy in STRATEGIES}
-        slowest = {}
+        slowest_notes = {}
         for n in range(runs(4)):
             log(f"figure 4 run {n + 1}: floor (compose down, then up --wait on every host at once)")
             parallel(lambda h: on_host(h, f"{compose} down"), hosts)
@@ -179,16 +176,15 @@ class Bench:
                 parallel(lambda h: on_host(h, f"{compose} down && rm -rf {BASE}"), hosts)
                 pb = playbook(self.inv, "site.yml", f"fresh-{strategy}-{n + 1}", strategy=strategy)
                 freshes[strategy].append(pb.seconds)
-                slowest[strategy] = pb.slowest()
+                slowest_notes[strategy] = pb.slowest_note()
                 self.ready()
         self.results.add(row(4, "floor: `docker compose up -d --wait` of the same stacks, hosts in parallel",
                              floors, notes=["after `docker compose down`; every file in place", *floor_notes]))
         for strategy, samples in freshes.items():
             name = strategy_name(strategy)
-            tasks = "; ".join(f"{task} {sec:.0f} s" for sec, task in slowest.get(strategy, []))
             self.results.add(row(4, f"fresh converge ({name}): `site.yml`, stacks down and the tree removed, "
                                     "images and packages kept", samples,
-                                 notes=[f"slowest tasks (last run, profile_tasks): {tasks}", *cut_note(4)]))
+                                 notes=[slowest_notes[strategy], *cut_note(4)]))
             self.results.add(row(4, f"fresh converge / floor ({name}, per run)",
                                  [a / b for a, b in zip(samples, floors)], 1.5, unit="×"))
 

@@ -89,6 +89,11 @@ class Playbook:
                 found.append((float(m.group(2)), m.group(1).strip()))
         return sorted(found, reverse=True)[:count]
 
+    def slowest_note(self):
+        """The note every figure gives of its last run's slowest tasks."""
+        tasks = "; ".join(f"{task} {sec:.1f} s" for sec, task in self.slowest())
+        return f"slowest tasks (last run, profile_tasks): {tasks}"
+
     def tail(self, lines=25):
         return "\n".join(self.output.rstrip().splitlines()[-lines:])
 
