@@ -103,8 +103,8 @@ CASES = _cases(
     ("host-in-both-groups", topology(_master_also_worker), [],
      f"{MASTER} is in both 'airflow_master' and 'airflow_workers'", {"airflow_cluster_worker_group"}),
     ("no-worker-at-all", lambda inv: (topology(_no_worker)(inv),
-                                      host_vars(MASTER, "airflow_stack_master_worker_enabled: false\n")(inv)), [],
-     "no host runs a Celery worker", {"airflow_stack_master_worker_enabled"}),
+                                      host_vars(MASTER, "airflow_cluster_master_worker_enabled: false\n")(inv)), [],
+     "no host runs a Celery worker", {"airflow_cluster_master_worker_enabled"}),
     ("no-worker-serves-default", group_vars('airflow_stack_worker_queues: ["{{ inventory_hostname }}"]\n',
                                             "airflow_workers"), [],
      "no Celery worker serves the queue 'default'", {"airflow_stack_worker_queues"}),
@@ -122,11 +122,11 @@ CASES = _cases(
      {"airflow_stack_worker_concurrency"}),
     ("concurrency-not-a-number", group_vars("airflow_stack_worker_concurrency: many\n"), [],
      "role airflow_stack: argument 'airflow_stack_worker_concurrency' is of type str", None),
-    ("two-services-on-one-port", group_vars("airflow_stack_redis_port: 5432\n"), [],
-     f"On {MASTER}: airflow_stack_redis_port is 5432: airflow_stack_postgres_port of {MASTER} listens on that port too",
-     {"airflow_stack_redis_port"}),
-    ("port-out-of-range", group_vars("airflow_stack_api_port: 70000\n"), [],
-     "airflow_stack_api_port is 70000: it must be a port number from 1 to 65535", {"airflow_stack_api_port"}),
+    ("two-services-on-one-port", group_vars("airflow_cluster_broker_port: 5432\n"), [],
+     f"On {MASTER}: airflow_cluster_broker_port is 5432: airflow_cluster_postgres_port of {MASTER} listens on that port too",
+     {"airflow_cluster_broker_port"}),
+    ("port-out-of-range", group_vars("airflow_cluster_api_port: 70000\n"), [],
+     "airflow_cluster_api_port is 70000: it must be a port number from 1 to 65535", {"airflow_cluster_api_port"}),
     # rolling changes and timeouts
     ("grace-period-in-words", group_vars("airflow_stack_worker_stop_grace_period: ten minutes\n"), [],
      "argument 'airflow_stack_worker_stop_grace_period' is of type str", None),
@@ -236,6 +236,9 @@ CASES = _cases(
     ("user-setting-under-its-stack-name", group_vars("airflow_stack_admin_user: ops\n"), [],
      (f"On {MASTER}: airflow_stack_admin_user is 'ops': this release no longer reads that name; it is now "
       "airflow_users_admin_user"), {"airflow_stack_admin_user"}),
+    ("firewall-setting-under-its-stack-name", group_vars("airflow_stack_firewall_ui_networks: [192.0.2.0/24]\n"), [],
+     (f"On {MASTER}: airflow_stack_firewall_ui_networks is [\"192.0.2.0/24\"]: this release no longer reads that "
+      "name; it is now airflow_firewall_ui_networks"), {"airflow_stack_firewall_ui_networks"}),
     # the UI's users
     ("user-with-an-unknown-role", group_vars("airflow_users_list: [{username: ann, role: Superuser, email: a@x.invalid}]\n"
                                              "vault_airflow_user_passwords: {ann: sandbox-demo-0123456789}\n"), [],
@@ -254,11 +257,11 @@ CASES = _cases(
      "airflow_users_list[1].email is 'A@x.invalid': the e-mail of 'bob' is given to more than one user",
      {"airflow_users_list[1].email"}),
     # the firewall
-    ("firewall-network-not-a-cidr", group_vars("airflow_stack_firewall_ui_networks: [10.0.0.0/33, office]\n"), [],
-     "10.0.0.0/33, office: not an IPv4 address or CIDR", {"airflow_stack_firewall_ui_networks"}),
-    ("firewall-internal-network-a-keyword", group_vars("airflow_stack_firewall_internal_networks: [controller]\n"), [],
-     "airflow_stack_firewall_internal_networks is [\"controller\"]: controller: not an IPv4 address",
-     {"airflow_stack_firewall_internal_networks"}),
+    ("firewall-network-not-a-cidr", group_vars("airflow_firewall_ui_networks: [10.0.0.0/33, office]\n"), [],
+     "10.0.0.0/33, office: not an IPv4 address or CIDR", {"airflow_firewall_ui_networks"}),
+    ("firewall-internal-network-a-keyword", group_vars("airflow_firewall_internal_networks: [controller]\n"), [],
+     "airflow_firewall_internal_networks is [\"controller\"]: controller: not an IPv4 address",
+     {"airflow_firewall_internal_networks"}),
     # TLS
     ("tls-certificate-missing", group_vars("airflow_stack_tls_cert_file: /nonexistent/airflow.crt\n"), [],
      "airflow_stack_tls_cert_file is '/nonexistent/airflow.crt': the api-server serves HTTPS (airflow_stack_tls_enabled), "
@@ -295,19 +298,19 @@ CASES = _cases(
      "airflow_image_registry_username is 'puller': airflow_image_registry_username and airflow_image_registry_password "
      "go together", {"airflow_image_registry_username"}),
     # addresses
-    ("advertise-address-not-on-the-host", host_vars(W1, "airflow_stack_advertise_address: 192.0.2.10\n"), [],
-     f"On {W1}: airflow_stack_advertise_address is '192.0.2.10': it is not an address of {W1}",
-     {"airflow_stack_advertise_address"}),
-    ("advertise-address-ipv6", host_vars(W1, 'airflow_stack_advertise_address: "fd00::10"\n'), [],
-     f"On {W1}: airflow_stack_advertise_address is 'fd00::10': it is an IPv6 address",
-     {"airflow_stack_advertise_address"}),
-    ("advertise-address-loopback", host_vars(W1, "airflow_stack_advertise_address: 127.0.0.1\n"), [],
-     f"On {W1}: airflow_stack_advertise_address is '127.0.0.1': it is a loopback", {"airflow_stack_advertise_address"}),
-    ("advertise-address-docker-bridge", host_vars(W2, "airflow_stack_advertise_address: 172.17.0.1\n"), [],
-     f"On {W2}: airflow_stack_advertise_address is '172.17.0.1': it is the address of docker0, a Docker network",
-     {"airflow_stack_advertise_address"}),
+    ("advertise-address-not-on-the-host", host_vars(W1, "airflow_cluster_advertise_address: 192.0.2.10\n"), [],
+     f"On {W1}: airflow_cluster_advertise_address is '192.0.2.10': it is not an address of {W1}",
+     {"airflow_cluster_advertise_address"}),
+    ("advertise-address-ipv6", host_vars(W1, 'airflow_cluster_advertise_address: "fd00::10"\n'), [],
+     f"On {W1}: airflow_cluster_advertise_address is 'fd00::10': it is an IPv6 address",
+     {"airflow_cluster_advertise_address"}),
+    ("advertise-address-loopback", host_vars(W1, "airflow_cluster_advertise_address: 127.0.0.1\n"), [],
+     f"On {W1}: airflow_cluster_advertise_address is '127.0.0.1': it is a loopback", {"airflow_cluster_advertise_address"}),
+    ("advertise-address-docker-bridge", host_vars(W2, "airflow_cluster_advertise_address: 172.17.0.1\n"), [],
+     f"On {W2}: airflow_cluster_advertise_address is '172.17.0.1': it is the address of docker0, a Docker network",
+     {"airflow_cluster_advertise_address"}),
     ("one-host-listed-twice", topology(_one_host_twice), [],
-     "has the same address", {"airflow_stack_advertise_address"}),
+     "has the same address", {"airflow_cluster_advertise_address"}),
 )
 
 PROBLEM = re.compile(r"On (\S+): (\S+) is ")

@@ -47,7 +47,7 @@ def test_each_host_holds_only_the_images_it_runs():
 
 
 def test_only_the_clusters_hosts_reach_the_stacks_ports():
-    """The firewall (airflow_stack_firewall_*): a machine on the hosts' network
+    """The firewall (airflow_firewall_*): a machine on the hosts' network
     that is not in the inventory is refused on every port the stack publishes
     (PostgreSQL, the broker, the api-server, Flower, the log servers: the
     sandbox admits only the controller besides the cluster), while the

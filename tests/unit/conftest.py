@@ -32,10 +32,10 @@ GOOD = {
     "__airflow_cluster_moved_settings": {"airflow_user_uid": "airflow_cluster_uid",
                                          "airflow_tools_wait": "no setting (the stack's own); delete it"},
     "airflow_stack_same_on_every_host": ["airflow_cluster_base_dir", "airflow_stack_jwt_secret"],
-    "airflow_stack_master_worker_enabled": False, "airflow_stack_flower_enabled": True,
+    "airflow_cluster_master_worker_enabled": False, "airflow_cluster_flower_enabled": True,
     "airflow_stack_worker_queues": ["default"], "airflow_stack_worker_concurrency": 4,
-    "airflow_stack_api_port": 8080, "airflow_stack_postgres_port": 5432, "airflow_stack_redis_port": 6379,
-    "airflow_stack_log_server_port": 8793, "airflow_stack_flower_port": 5555,
+    "airflow_cluster_api_port": 8080, "airflow_cluster_postgres_port": 5432, "airflow_cluster_broker_port": 6379,
+    "airflow_cluster_log_server_port": 8793, "airflow_cluster_flower_port": 5555,
     "airflow_stack_rolling_batch": "25%", "airflow_stack_worker_stop_grace_period": 180,
     "airflow_stack_task_heartbeat_timeout": 120, "airflow_stack_task_queued_timeout": 180,
     "airflow_stack_celery_visibility_timeout": 86400, "airflow_stack_extra_env": {"AIRFLOW__CORE__PARALLELISM": "8"},
@@ -47,8 +47,8 @@ GOOD = {
     "airflow_users_admin_user": "admin", "airflow_users_admin_email": "admin@localhost",
     "airflow_users_list": [{"username": "viewer", "role": "Viewer", "email": "viewer@example.invalid"}],
     "airflow_users_passwords": {"viewer": SECRET + "6"},
-    "airflow_stack_firewall_enabled": True, "airflow_stack_firewall_ui_networks": ["controller", "192.0.2.0/24"],
-    "airflow_stack_firewall_internal_networks": [],
+    "airflow_firewall_enabled": True, "airflow_firewall_ui_networks": ["controller", "192.0.2.0/24"],
+    "airflow_firewall_internal_networks": [],
     "airflow_stack_tls_enabled": False, "airflow_stack_tls_cert_file": "", "airflow_stack_tls_key_file": "",
     "airflow_stack_tls_ca_file": "", "airflow_stack_ui_url": "",
     "airflow_user_dir_mode": "2775", "airflow_user_subdirs": ["dags", "logs", "plugins", "config", "data"],
@@ -87,7 +87,7 @@ class Made:
     """A cluster for one test: settings per host, facts, controller files."""
 
     def __init__(self):
-        self.settings = {h: copy.deepcopy(GOOD) | {"airflow_stack_advertise_address": ADDRESSES[h]} for h in ADDRESSES}
+        self.settings = {h: copy.deepcopy(GOOD) | {"airflow_cluster_advertise_address": ADDRESSES[h]} for h in ADDRESSES}
         self.facts = {h: facts(h) for h in ADDRESSES}
         self.groups = {"airflow_master": [MASTER], "airflow_workers": [W1, W2]}
         self.run_hosts = list(ADDRESSES)

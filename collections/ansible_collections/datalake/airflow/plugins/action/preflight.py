@@ -52,7 +52,7 @@ class ActionModule(ActionBase):
         cluster = preflight.Cluster(hosts=hosts, groups=dict(task_vars.get("groups", {})),
                                     controller=self._controller(roles_dir))
         if phase == "hosts":
-            cluster.controller["addresses"] = {n: str(h.get("airflow_stack_advertise_address", "") or "")
+            cluster.controller["addresses"] = {n: str(h.get("airflow_cluster_advertise_address", "") or "")
                                                for n, h in hosts.items()}
             cluster.controller["controller_address"] = self._route_source(cluster)
         problems = preflight.run(cluster, phase, roles)

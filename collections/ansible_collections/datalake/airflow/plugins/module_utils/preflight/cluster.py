@@ -68,7 +68,7 @@ def one_role_per_host(cluster: Cluster):
             yield first.problem("airflow_cluster_worker_group", (
                 f"{name} is in both '{first.get('airflow_cluster_master_group')}' and "
                 f"'{first.get('airflow_cluster_worker_group')}': a host is the master or a worker (the master's own "
-                "worker is airflow_stack_master_worker_enabled: true). Remove it from one group."))
+                "worker is airflow_cluster_master_worker_enabled: true). Remove it from one group."))
 
 
 @rule(ROLE)

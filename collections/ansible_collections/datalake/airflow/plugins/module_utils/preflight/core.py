@@ -116,7 +116,7 @@ class Cluster:
         return host.name in self.masters
 
     def runs_worker(self, host: Host) -> bool:
-        return not self.is_master(host) or truthy(host.get("airflow_stack_master_worker_enabled", False))
+        return not self.is_master(host) or truthy(host.get("airflow_cluster_master_worker_enabled", False))
 
     def in_run(self) -> list:
         return [h for h in self.hosts.values() if h.name in self.members]

@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""Rules of the addresses (role airflow_stack, "hosts" phase): the address
+"""Rules of the addresses (role airflow_cluster, "hosts" phase): the address
 each host advertises to the others, checked against its facts."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import ipaddress
 
 from .core import Cluster, Host, rule
 
-ROLE = "airflow_stack"
+ROLE = "airflow_cluster"
 # Interfaces of Docker's own networks: an address there is the host's only
 # from its own containers' point of view.
 BRIDGE_PREFIXES = ("docker", "br-", "veth", "cni", "flannel", "virbr")
@@ -29,7 +29,7 @@ def _host_addresses(host: Host) -> dict:
 def advertise_address(host: Host, cluster: Cluster):
     """The address other hosts reach this host at: an IPv4 address of the
     host, not loopback, link-local or a Docker bridge's."""
-    setting = "airflow_stack_advertise_address"
+    setting = "airflow_cluster_advertise_address"
     value = str(host.get(setting) or "").strip()
     try:
         address = ipaddress.ip_address(value)
@@ -66,24 +66,9 @@ def addresses_unique(cluster: Cluster):
     """No two hosts of the run advertise one address."""
     seen: dict = {}
     for host in cluster.hosts.values():
-        value = str(host.get("airflow_stack_advertise_address") or "")
+        value = str(host.get("airflow_cluster_advertise_address") or "")
         if value in seen:
-            yield host.problem("airflow_stack_advertise_address", (
+            yield host.problem("airflow_cluster_advertise_address", (
                 f"{seen[value]} has the same address: each host needs its own; is one host listed twice in the "
                 "inventory (check ansible_host)?"))
         seen.setdefault(value, host.name)
-
-
-@rule("airflow_stack", phase="hosts", scope="cluster")
-def controller_address(cluster: Cluster):
-    """When the UI's networks name the controller, the controller's address
-    towards the master is known."""
-    first = cluster.first
-    from .core import truthy
-    wanted = [n for n in first.get("airflow_stack_firewall_ui_networks", []) or []
-              if str(n) in ("controller", "controller-network")]
-    if truthy(first.get("airflow_stack_firewall_enabled", False)) and wanted and cluster.masters \
-            and not cluster.controller.get("controller_address"):
-        yield first.problem("airflow_stack_firewall_ui_networks", (
-            f"it names the controller, but the controller has no route to the master {cluster.masters[0]} to tell "
-            "its address from: list the networks the UI is used from instead (e.g. [\"192.0.2.0/24\"])."))

@@ -83,9 +83,9 @@ def topology(cluster: Cluster):
         return
     master = cluster.hosts.get(masters[0])
     if not workers and master is not None and not cluster.runs_worker(master):
-        yield master.problem("airflow_stack_master_worker_enabled", (
+        yield master.problem("airflow_cluster_master_worker_enabled", (
             f"no host runs a Celery worker: add a host to the group '{first.get('airflow_cluster_worker_group')}' "
-            "or set airflow_stack_master_worker_enabled: true for the master."))
+            "or set airflow_cluster_master_worker_enabled: true for the master."))
         return
     serving = [h for h in cluster.in_run() if cluster.runs_worker(h)]
     if master is None or len(cluster.in_run()) != len(cluster.members) or not serving:
@@ -102,11 +102,11 @@ def host_ports(host: Host, cluster: Cluster) -> list:
     """The settings of the ports this host publishes."""
     ports = []
     if cluster.is_master(host):
-        ports += ["airflow_stack_api_port", "airflow_stack_postgres_port", "airflow_stack_redis_port"]
-        if truthy(host.get("airflow_stack_flower_enabled", False)):
-            ports.append("airflow_stack_flower_port")
+        ports += ["airflow_cluster_api_port", "airflow_cluster_postgres_port", "airflow_cluster_broker_port"]
+        if truthy(host.get("airflow_cluster_flower_enabled", False)):
+            ports.append("airflow_cluster_flower_port")
     if cluster.runs_worker(host):
-        ports.append("airflow_stack_log_server_port")
+        ports.append("airflow_cluster_log_server_port")
     return ports
 
 
