@@ -73,7 +73,7 @@ def test_a_stack_that_does_not_become_healthy_fails_with_its_logs(probes, invent
     # need the broker too). Then 20 s are plenty to see it fail.
     (inventory / "host_vars" / f"{WORKERS[0]}.yml").write_text(
         "airflow_stack_worker_concurrency: 3\nairflow_cluster_wait_timeout: 20\n")
-    block = f"DOCKER-USER -p tcp --dport {PORTS['redis']} -j REJECT"
+    block = f"DOCKER-USER -p tcp --dport {PORTS['broker']} -j REJECT"
     on_host(WORKERS[0], f"docker compose --project-directory {BASE} stop worker && iptables -I {block}")
     try:
         proc = sh(*run, "-i", str(inventory), "playbooks/site.yml", check=False)
@@ -84,7 +84,7 @@ def test_a_stack_that_does_not_become_healthy_fails_with_its_logs(probes, invent
     # below leaves the cluster as the next tests expect it)
     repair = sh(*run, "-i", str(inventory_with_a_third_worker), "playbooks/site.yml").stdout
     out = proc.stdout + proc.stderr
-    assert f"--dport {PORTS['redis']} -j REJECT" in rules, f"the block is gone after the run:\n{rules}"
+    assert f"--dport {PORTS['broker']} -j REJECT" in rules, f"the block is gone after the run:\n{rules}"
     assert proc.returncode != 0, f"{out[-4000:]}\n{rules}"
     assert f"The Airflow stack on {WORKERS[0]} did not become healthy" in out, out[-3000:]
     assert "----- worker (last 40 lines)" in out, out[-3000:]

@@ -7,7 +7,9 @@ which the preflight's rule no_moved_settings refuses with the new name:
 (b) no old name is still a setting of a role (the preflight would refuse the
     default itself);
 (c) every setting that left airflow_stack's defaults for another role in
-    this release is in it (the firewall's, the ports, the address).
+    this release is in it (the firewall's, the ports, the address);
+and the list of settings that must agree on every host
+(__airflow_cluster_same_on_every_host) names only real settings.
 """
 
 import re
@@ -39,3 +41,11 @@ def test_the_settings_that_left_the_stack_are_listed():
             "airflow_stack_firewall_enabled", "airflow_stack_firewall_ui_networks",
             "airflow_stack_firewall_internal_networks"}
     assert left <= set(MOVED), left - set(MOVED)
+
+
+def test_every_setting_that_must_agree_on_every_host_exists():
+    """A typo in __airflow_cluster_same_on_every_host would leave that
+    setting unchecked without a word."""
+    same = yaml.safe_load((ROOT / "roles" / "airflow_cluster" / "vars" / "main.yml").read_text())[
+        "__airflow_cluster_same_on_every_host"]
+    assert same and not set(same) - SETTINGS, set(same) - SETTINGS

@@ -31,7 +31,7 @@ GOOD = {
     "airflow_cluster_awscli_pgp_fingerprint": "FB5DB77FD5C118B80511ADA8A6310ACC4672475C",
     "__airflow_cluster_moved_settings": {"airflow_user_uid": "airflow_cluster_uid",
                                          "airflow_tools_wait": "no setting (the stack's own); delete it"},
-    "airflow_stack_same_on_every_host": ["airflow_cluster_base_dir", "airflow_stack_jwt_secret"],
+    "__airflow_cluster_same_on_every_host": ["airflow_cluster_base_dir", "airflow_stack_jwt_secret"],
     "airflow_cluster_master_worker_enabled": False, "airflow_cluster_flower_enabled": True,
     "airflow_stack_worker_queues": ["default"], "airflow_stack_worker_concurrency": 4,
     "airflow_cluster_api_port": 8080, "airflow_cluster_postgres_port": 5432, "airflow_cluster_broker_port": 6379,

@@ -54,9 +54,9 @@ def on_host(host, script, check=True, timeout=None):
     return sh("docker", "exec", host, "sh", "-c", script, check=check, timeout=timeout)
 
 
-# The stack's ports (the role's defaults; the sandbox keeps them).
-_STACK = yaml.safe_load((ROOT / "roles" / "airflow_stack" / "defaults" / "main.yml").read_text())
-PORTS = {name: _STACK[f"airflow_stack_{name}_port"] for name in ("postgres", "redis", "api", "flower", "log_server")}
+# The stack's ports (the cluster's defaults; the sandbox keeps them).
+_CLUSTER = yaml.safe_load((ROOT / "roles" / "airflow_cluster" / "defaults" / "main.yml").read_text())
+PORTS = {name: _CLUSTER[f"airflow_cluster_{name}_port"] for name in ("postgres", "broker", "api", "flower", "log_server")}
 # The ports each host publishes (the master runs Flower and a local worker in the sandbox).
 PUBLISHED = {MASTER: sorted(PORTS.values()), **{w: [PORTS["log_server"]] for w in WORKERS}}
 _PROBE = ("import socket, sys\n"

@@ -93,11 +93,11 @@ def _fingerprint(value) -> str:
 
 @rule(ROLE, scope="cluster")
 def same_on_every_host(cluster: Cluster):
-    """Cluster-wide settings (airflow_stack_same_on_every_host) take one
+    """Cluster-wide settings (__airflow_cluster_same_on_every_host) take one
     value on every host of the run. Values are compared by hash: no secret
     is shown."""
     first = cluster.first
-    names = first.get("airflow_stack_same_on_every_host", []) or []
+    names = first.get("__airflow_cluster_same_on_every_host", []) or []
     want = {n: _fingerprint(first.get(n, "(not set)")) for n in names}
     for host in list(cluster.hosts.values())[1:]:
         for name in names:
