@@ -32,4 +32,4 @@ def test_a_modules_documentation_parses_and_describes_every_option(name):
 
 
 def test_the_modules_are_found():
-    assert {"host_state", "fab_users"} <= set(NAMES)
+    assert {"host_state", "fab_users", "celery_drain"} <= set(NAMES)
