@@ -162,3 +162,37 @@ def tls_files(tmp_path_factory):
         "/tls/ca-no-usage.crt": make("Sandbox CA", "Sandbox CA", ca_key, ca_key, False),
         "/tls/other-ca.crt": make("Other CA", "Other CA", other, other, True),
     }
+
+
+class Docker:
+    """A stand-in for the host's docker, for a module's main(): run_command
+    is answered by `answer(argv, data)` -> (rc, stdout, stderr), each call
+    kept in `calls` as (argv, data)."""
+
+    def __init__(self, answer, path="/usr/bin/docker"):
+        self.answer, self.path, self.calls = answer, path, []
+
+    def run_command(self, args, data=None):
+        self.calls.append((list(args), data))
+        return self.answer(list(args), data)
+
+
+@pytest.fixture
+def run_module(monkeypatch, capsys):
+    """Run a module's main() with these args against a Docker stand-in:
+    (the module's JSON result, the Docker stand-in)."""
+    import json
+
+    from ansible.module_utils import basic
+    from ansible.module_utils.testing import patch_module_args
+
+    def run(module, args, answer, docker="/usr/bin/docker", check=False):
+        fake = Docker(answer, docker)
+        monkeypatch.setattr(basic.AnsibleModule, "run_command",
+                            lambda self, args, data=None, **_: fake.run_command(args, data))
+        monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", lambda self, name, *a, **k: fake.path)
+        with patch_module_args(dict(args, _ansible_check_mode=check)), pytest.raises(SystemExit):
+            module.main()
+        return json.loads(capsys.readouterr().out), fake
+
+    return run

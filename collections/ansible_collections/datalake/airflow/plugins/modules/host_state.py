@@ -16,8 +16,8 @@ description:
     without dpkg gets an empty C(packages) fact, and the roles then install
     what they need. Users and groups come from the host's NSS (C(pwd), C(grp)).
   - The mounts (mount point, file system type, device) come from
-    C(/proc/self/mounts), in the shape of the setup module's C(mounts) fact:
-    the preflight gathers no hardware facts, the slowest part of setup.
+    C(/proc/self/mounts), in the shape of the setup module's C(mounts) fact
+    (the preflight gathers no hardware facts, the slowest part of setup).
   - Reads only; supports check mode.
 options: {}
 author: datalake team
