@@ -1,8 +1,9 @@
 # -*- coding: utf-8 -*-
 """What the modules that run a script in a service of the host's compose stack
-share (datalake.airflow.fab_users, datalake.airflow.celery_drain): the
-docker compose command lines, whether the service runs, the script's
-one-line JSON result and a short account of a failure.
+share (datalake.airflow.fab_users, datalake.airflow.celery_drain): their
+common options, the docker compose command lines, whether the service runs,
+the script's one-line JSON result, a short account of a failure, and the
+run itself (run_script).
 
 The scripts themselves are string constants (module_utils/*_script.py), not
 files read at run time: a module's module_utils have no source file on the
@@ -13,6 +14,13 @@ files).
 from __future__ import annotations
 
 import json
+
+# The options of every module that runs a script in a service of the stack
+# (documented once: doc_fragments/compose_service.py); each adds its service.
+ARGUMENT_SPEC = {
+    "project_dir": {"type": "path", "required": True},
+    "compose_file": {"type": "path"},
+}
 
 
 def compose_argv(docker: str, project_dir: str, compose_file: str | None = None) -> list:
@@ -78,3 +86,32 @@ def failure(what: str, rc: int, stdout: str, stderr: str) -> str:
     lines of its error output (or of its output, if it wrote no error)."""
     detail = tail(stderr) or tail(stdout) or "no output"
     return f"{what} failed (rc {rc}): {detail}"
+
+
+def run_script(module, script, data: str, env: dict | None = None, *, skipped, outcome):
+    """Run `python -c SCRIPT` in module.params' service with data on stdin,
+    and end the module with outcome(rc, stdout, stderr) (a dict; failed when
+    it says so). In check mode a host without docker, or a service that is
+    not running, ends it with skipped(why) instead; outside check mode a host
+    without docker fails."""
+    params = module.params
+    docker = module.get_bin_path("docker")
+    if docker is None:
+        if module.check_mode:
+            module.exit_json(**skipped("docker is not installed"))
+        module.fail_json(msg="docker is not installed on the host")
+    base = compose_argv(docker, params["project_dir"], params["compose_file"])
+    if module.check_mode:
+        rc, out, _ = module.run_command(running_argv(base), expand_user_and_vars=False)
+        if not is_running(rc, out, params["service"]):
+            module.exit_json(**skipped("the service is not running"))
+    try:
+        argv = exec_argv(base, params["service"], script, env)
+    except ValueError as error:
+        module.fail_json(msg=str(error))
+    # the script is no command line to expand ($, ~)
+    rc, out, err = module.run_command(argv, data=data, expand_user_and_vars=False)
+    result = outcome(rc, out, err)
+    if result.pop("failed", False):
+        module.fail_json(**result)
+    module.exit_json(**result)

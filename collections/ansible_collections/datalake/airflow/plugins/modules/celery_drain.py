@@ -22,13 +22,6 @@ description:
     service that is not running (or a host without docker) gives C(changed=false)
     and C(skipped=true) instead of a failure.
 options:
-  project_dir:
-    description: The compose project's directory (C(docker compose --project-directory)).
-    type: path
-    required: true
-  compose_file:
-    description: The compose file (C(docker compose --file)); compose's default in I(project_dir) if not set.
-    type: path
   service:
     description: The compose service of the Celery worker (its environment holds the broker's URL).
     type: str
@@ -46,6 +39,8 @@ options:
     description: Seconds to wait at most for the node's running tasks (0 stops consuming without waiting).
     type: int
     default: 600
+extends_documentation_fragment:
+  - datalake.airflow.compose_service
 author: datalake team
 """
 
@@ -136,8 +131,7 @@ def skipped(node: str, service: str, why: str) -> dict:
 
 def main():
     module = AnsibleModule(argument_spec={
-        "project_dir": {"type": "path", "required": True},
-        "compose_file": {"type": "path"},
+        **compose.ARGUMENT_SPEC,
         "service": {"type": "str", "default": "worker"},
         "node": {"type": "str", "required": True},
         "queues": {"type": "list", "elements": "str", "required": True},
@@ -148,23 +142,9 @@ def main():
         data = payload(p["node"], p["queues"], p["grace_period"], module.check_mode)
     except ValueError as error:
         module.fail_json(msg=str(error))
-    docker = module.get_bin_path("docker")
-    if docker is None:
-        if module.check_mode:
-            module.exit_json(**skipped(p["node"], p["service"], "docker is not installed"))
-        module.fail_json(msg="docker is not installed on the host")
-    base = compose.compose_argv(docker, p["project_dir"], p["compose_file"])
-    if module.check_mode:
-        rc, out, _ = module.run_command(compose.running_argv(base), expand_user_and_vars=False)
-        if not compose.is_running(rc, out, p["service"]):
-            module.exit_json(**skipped(p["node"], p["service"], "the service is not running"))
-    # the script is no command line to expand ($, ~)
-    rc, out, err = module.run_command(compose.exec_argv(base, p["service"], SCRIPT), data=data,
-                                      expand_user_and_vars=False)
-    result = outcome(rc, out, err, p["node"], p["service"])
-    if result.pop("failed", False):
-        module.fail_json(**result)
-    module.exit_json(**result)
+    compose.run_script(module, SCRIPT, data,
+                       skipped=lambda why: skipped(p["node"], p["service"], why),
+                       outcome=lambda rc, out, err: outcome(rc, out, err, p["node"], p["service"]))
 
 
 if __name__ == "__main__":

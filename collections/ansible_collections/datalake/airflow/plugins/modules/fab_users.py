@@ -21,13 +21,6 @@ description:
     change); in check mode a service that is not running (or a host without
     docker) gives C(changed=false) and C(skipped=true) instead of a failure.
 options:
-  project_dir:
-    description: The compose project's directory (C(docker compose --project-directory)).
-    type: path
-    required: true
-  compose_file:
-    description: The compose file (C(docker compose --file)); compose's default in I(project_dir) if not set.
-    type: path
   service:
     description: The compose service of Airflow's api-server (a running container with FAB and the metadata DB).
     type: str
@@ -68,6 +61,8 @@ options:
         faster without).
     type: dict
     default: {}
+extends_documentation_fragment:
+  - datalake.airflow.compose_service
 author: datalake team
 """
 
@@ -146,8 +141,7 @@ def skipped(service: str, why: str) -> dict:
 
 def main():
     module = AnsibleModule(argument_spec={
-        "project_dir": {"type": "path", "required": True},
-        "compose_file": {"type": "path"},
+        **compose.ARGUMENT_SPEC,
         "service": {"type": "str", "default": "api-server"},
         "users": {"type": "list", "elements": "dict", "required": True, "options": {
             "username": {"type": "str", "required": True}, "role": {"type": "str", "required": True},
@@ -161,26 +155,9 @@ def main():
         data = payload(p["users"], p["passwords"], module.check_mode)
     except ValueError as error:
         module.fail_json(msg=str(error))
-    docker = module.get_bin_path("docker")
-    if docker is None:
-        if module.check_mode:
-            module.exit_json(**skipped(p["service"], "docker is not installed"))
-        module.fail_json(msg="docker is not installed on the host")
-    base = compose.compose_argv(docker, p["project_dir"], p["compose_file"])
-    if module.check_mode:
-        rc, out, _ = module.run_command(compose.running_argv(base), expand_user_and_vars=False)
-        if not compose.is_running(rc, out, p["service"]):
-            module.exit_json(**skipped(p["service"], "the service is not running"))
-    try:
-        argv = compose.exec_argv(base, p["service"], SCRIPT, {**DEFAULT_ENV, **p["env"]})
-    except ValueError as error:
-        module.fail_json(msg=str(error))
-    # the script is no command line to expand ($, ~)
-    rc, out, err = module.run_command(argv, data=data, expand_user_and_vars=False)
-    result = outcome(rc, out, err, p["service"])
-    if result.pop("failed", False):
-        module.fail_json(**result)
-    module.exit_json(**result)
+    compose.run_script(module, SCRIPT, data, {**DEFAULT_ENV, **p["env"]},
+                       skipped=lambda why: skipped(p["service"], why),
+                       outcome=lambda rc, out, err: outcome(rc, out, err, p["service"]))
 
 
 if __name__ == "__main__":
