@@ -9,6 +9,9 @@ SANDBOX := tests/sandbox/sandbox.sh
 DEMO_MASTER := sandbox-master
 DEMO_WORKERS := sandbox-worker-1 sandbox-worker-2
 DEMO_HOSTS := $(DEMO_MASTER) $(DEMO_WORKERS)
+# The sandbox's S3 object store (SeaweedFS) and its bucket
+DEMO_S3 := sandbox-s3
+DEMO_BUCKET := airflow-sandbox
 DEMO_UI_PORT ?= 8080
 DEMO_FLOWER_PORT ?= 5555
 SANDBOX_PLAYBOOK := ansible-playbook -i inventory/sandbox --vault-password-file tests/sandbox/demo-vault-password
@@ -16,7 +19,8 @@ SANDBOX_PLAYBOOK := ansible-playbook -i inventory/sandbox --vault-password-file 
 # or the end-to-end test rather than by the inventory at each use
 # (inventory/sandbox reads SANDBOX_TAG_*).
 SANDBOX_TAGS = SANDBOX_TAG_AIRFLOW_BASE=$$($(SANDBOX) image-tag airflow-base) \
-  SANDBOX_TAG_POSTGRES=$$($(SANDBOX) image-tag postgres) SANDBOX_TAG_REDIS=$$($(SANDBOX) image-tag redis)
+  SANDBOX_TAG_POSTGRES=$$($(SANDBOX) image-tag postgres) SANDBOX_TAG_REDIS=$$($(SANDBOX) image-tag redis) \
+  SANDBOX_S3_ADDRESS=$$($(SANDBOX) address $(DEMO_S3))
 
 .PHONY: help venv engine images images-test unit lint syntax static docs molecule e2e e2e-cluster e2e-tests test demo demo-down bench clean
 
@@ -92,7 +96,7 @@ e2e-cluster: venv images
 	test $$demo_rc -eq 0 && test $$browser_rc -eq 0
 e2e-tests: venv
 	$(SANDBOX_TAGS) pytest -v --durations=30 tests/e2e
-	$(SANDBOX) destroy $(DEMO_HOSTS) sandbox-worker-3
+	$(SANDBOX) destroy $(DEMO_HOSTS) sandbox-worker-3 $(DEMO_S3)
 
 # The rest of the checks run in the background beside the end-to-end test, at
 # a lower CPU priority (nice, and the molecule hosts' cpu-shares): they take
@@ -122,6 +126,7 @@ test: unit
 demo: venv images
 	SANDBOX_PUBLISH="127.0.0.1:$(DEMO_UI_PORT):8080 127.0.0.1:$(DEMO_FLOWER_PORT):5555" $(SANDBOX) create $(DEMO_MASTER)
 	$(SANDBOX) create $(DEMO_WORKERS)
+	$(SANDBOX) s3 $(DEMO_S3) $(DEMO_BUCKET)
 	$(SANDBOX) tls $(DEMO_MASTER)
 	$(SANDBOX_TAGS) $(SANDBOX_PLAYBOOK) --flush-cache playbooks/site.yml
 	@echo
@@ -129,6 +134,7 @@ demo: venv images
 	@echo "Flower (Celery workers): https://127.0.0.1:$(DEMO_FLOWER_PORT)/  (user flower, password sandbox-demo-flower)"
 	@echo "Both use a throwaway CA's certificate: trust $(CURDIR)/.cache/tls/ca.crt (e.g. curl --cacert)"
 	@echo "Sandbox hosts: $(DEMO_HOSTS)  (a shell: docker exec -it sandbox-master bash)"
+	@echo "S3 store (SeaweedFS): https://$$($(SANDBOX) address $(DEMO_S3)):8333  bucket $(DEMO_BUCKET), keys in the sandbox vault"
 	@echo "Redeploy DAGs: $(SANDBOX_PLAYBOOK) playbooks/deploy-dags.yml"
 
 # Timings of the common operations (no-op converge, a new worker, a new DAG,
@@ -140,7 +146,7 @@ bench: venv images
 	$(VENV)/bin/python -m bench
 
 demo-down:
-	$(SANDBOX) destroy $(DEMO_HOSTS) sandbox-worker-3
+	$(SANDBOX) destroy $(DEMO_HOSTS) sandbox-worker-3 $(DEMO_S3)
 
 clean: demo-down
 	rm -rf $(VENV) .cache

@@ -3,7 +3,10 @@
 
 import pytest
 
-from cluster import INVENTORY, PLAYBOOK, WORKERS, address, hold_dag_id, ready_api, sh, write_probe_dags
+from types import SimpleNamespace
+
+from cluster import (CA, INVENTORY, PLAYBOOK, S3_BUCKET, S3_ENDPOINT, WORKERS, address, hold_dag_id, ready_api, sh,
+                     write_probe_dags)
 
 
 @pytest.fixture(scope="module")
@@ -34,3 +37,17 @@ def probes(api, tmp_path_factory):
     for dag_id in ("e2e_retry", "e2e_import", hold_dag_id(WORKERS[0])):
         api.wait_for_dag(dag_id)
     return dags
+
+
+@pytest.fixture(scope="session")
+def s3():
+    """The sandbox's S3 store (SeaweedFS on sandbox-s3): .client, a boto3
+    client with the cluster's account (the sandbox vault's keys), over HTTPS
+    trusting the sandbox CA, path-style; .bucket, the cluster's bucket."""
+    import boto3
+    from botocore.config import Config
+
+    client = boto3.client("s3", endpoint_url=S3_ENDPOINT, region_name="us-east-1", verify=str(CA),
+                          aws_access_key_id="SANDBOXDEMOACCESSKEY", aws_secret_access_key="sandbox-demo-s3-secret-key",
+                          config=Config(s3={"addressing_style": "path"}))
+    return SimpleNamespace(client=client, bucket=S3_BUCKET)

@@ -9,11 +9,16 @@
 #
 # Usage:
 #   sandbox.sh images [KIND...]    build (or reuse) base images, print their tags
-#                                  (kinds: host airflow-base postgres redis;
+#                                  (kinds: host airflow-base postgres redis s3;
 #                                  default all)
 #   sandbox.sh create NAME...      start sandbox hosts (idempotent)
 #   sandbox.sh destroy NAME...     remove sandbox hosts and their volumes
 #   sandbox.sh image-tag KIND      print the tag of a base image (rootfs or a kind)
+#   sandbox.sh s3 NAME BUCKET      start the sandbox's S3 object store (SeaweedFS,
+#                                  HTTPS with a certificate of the throwaway CA,
+#                                  the identity of the sandbox vault's S3 keys)
+#                                  and make BUCKET in it (idempotent)
+#   sandbox.sh address NAME        print a sandbox host's address on the network
 #   sandbox.sh tls MASTER          a throwaway CA (once) and a certificate for the
 #                                  sandbox master MASTER (its address, 127.0.0.1,
 #                                  localhost), in .cache/tls/ of the project
@@ -72,7 +77,7 @@ hash_of() { cat "$@" | sha256sum | cut -c1-12; }
 
 rootfs_tag() { echo "airflow-sandbox/rootfs:${SUITE}-$(printf '%s\n' "$SUITE minbase v1" | sha256sum | cut -c1-12)"; }
 
-KINDS="host airflow-base postgres redis"
+KINDS="host airflow-base postgres redis s3"
 
 # Files an image is built from: its Dockerfile and its KIND-* companions
 # (entrypoint, constraints).
@@ -169,7 +174,7 @@ cmd_destroy() {
   local name
   for name in "$@"; do
     docker rm -f -v "$name" >/dev/null 2>&1 || true
-    docker volume rm "$name-docker" >/dev/null 2>&1 || true
+    docker volume rm "$name-docker" "$name-data" >/dev/null 2>&1 || true
     log "removed $name"
   done
   # drop the network once no sandbox host uses it any more
@@ -177,6 +182,44 @@ cmd_destroy() {
      && [ -z "$(docker network inspect -f '{{range .Containers}}x{{end}}' "$SANDBOX_NETWORK")" ]; then
     docker network rm "$SANDBOX_NETWORK" >/dev/null || true
   fi
+}
+
+# The sandbox's S3 store: a container of its own (not a systemd host), its
+# data on the volume NAME-data, its identity (the access and secret key) from
+# the sandbox vault, as a store's operator gives the cluster an account and a
+# bucket. Hosts and containers reach it by address (https://ADDRESS:8333).
+cmd_s3() {
+  local name=$1 bucket=$2 tag project state
+  project=$(cd "$here/../.." && pwd)
+  tag=$(image_tag s3)
+  have_image "$tag" || cmd_images s3 >/dev/null
+  ensure_network
+  mkdir -p "$project/.cache/s3" "$project/.cache/tls"
+  ansible-vault view --vault-password-file "$here/demo-vault-password" "$project/inventory/sandbox/group_vars/all/vault.yml" \
+    | "$(dirname "$(command -v ansible-vault)")/python" -c 'import json, sys, yaml; v = yaml.safe_load(sys.stdin); print(json.dumps({"identities": [{"name": "airflow",
+        "credentials": [{"accessKey": v["vault_airflow_s3_access_key_id"], "secretKey": v["vault_airflow_s3_secret_access_key"]}],
+        "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}))' > "$project/.cache/s3/s3.json.new"
+  chmod 600 "$project/.cache/s3/s3.json.new"; mv "$project/.cache/s3/s3.json.new" "$project/.cache/s3/s3.json"
+  if [ "$(docker inspect -f '{{.State.Running}}' "$name" 2>/dev/null)" != true ]; then
+    docker rm -f "$name" >/dev/null 2>&1 || true
+    docker run -d --name "$name" --hostname "$name" --network "$SANDBOX_NETWORK" --label "$LABEL=1" \
+      -v "$name-data:/data" -v "$project/.cache/tls:/tls:ro" -v "$project/.cache/s3:/etc/seaweedfs:ro" \
+      "$tag" >/dev/null
+    log "started $name"
+  fi
+  cmd_tls "$name"
+  for _ in $(seq 1 60); do
+    if docker exec "$name" sh -c 'echo s3.bucket.list | weed shell 2>/dev/null' | grep -q .; then break; fi
+    sleep 1
+  done
+  if docker exec "$name" sh -c 'echo s3.bucket.list | weed shell 2>/dev/null' | grep -qw "$bucket"; then
+    log "bucket $bucket already in $name"
+  else
+    docker exec "$name" sh -c "echo 's3.bucket.create -name $bucket' | weed shell" >/dev/null
+    log "made bucket $bucket in $name"
+  fi
+  state=$(docker inspect -f "{{(index .NetworkSettings.Networks \"$SANDBOX_NETWORK\").IPAddress}}" "$name")
+  log "$name serves S3 at https://$state:8333 (CA: $project/.cache/tls/ca.crt)"
 }
 
 # The sandbox's TLS files, standing in for what an operator's CA issues:
@@ -216,7 +259,9 @@ case "${1:-}" in
     case "${2:-}" in rootfs) rootfs_tag ;; "") log "image-tag KIND"; exit 2 ;; *) image_tag "$2" ;; esac ;;
   create) shift; [ $# -gt 0 ] || { log "create NAME..."; exit 2; }; cmd_create "$@" ;;
   destroy) shift; [ $# -gt 0 ] || { log "destroy NAME..."; exit 2; }; cmd_destroy "$@" ;;
+  s3) [ $# -eq 3 ] || { log "s3 NAME BUCKET"; exit 2; }; cmd_s3 "$2" "$3" ;;
+  address) docker inspect -f "{{(index .NetworkSettings.Networks \"$SANDBOX_NETWORK\").IPAddress}}" "$2" ;;
   tls) [ $# -eq 2 ] || { log "tls MASTER"; exit 2; }; cmd_tls "$2" ;;
   run-options) run_options ;;
-  *) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

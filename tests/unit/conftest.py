@@ -62,6 +62,14 @@ GOOD = {
     "airflow_image_name": "datalake/airflow", "airflow_image_base": "apache/airflow:3.3.2",
     "airflow_dags_keep_releases": 3, "airflow_backup_keep": 7, "airflow_backup_fetch": False,
     "airflow_backup_fetch_dir": "/ctl/backups",
+    "airflow_cluster_s3_endpoint": "https://s3.example.invalid:8333", "airflow_cluster_s3_region": "us-east-1",
+    "airflow_cluster_s3_bucket": "airflow-lake", "airflow_cluster_s3_path_style": True,
+    "airflow_cluster_s3_access_key_id": "AKIAEXAMPLE", "airflow_cluster_s3_secret_access_key": SECRET + "7",
+    "airflow_cluster_s3_ca_file": "", "airflow_cluster_archive_enabled": True,
+    "airflow_cluster_archive_path": "/pgbackrest", "airflow_cluster_archive_cipher_pass": SECRET + "8",
+    "airflow_cluster_archive_timeout": 60, "airflow_cluster_archive_retention_full": 2,
+    "airflow_archive_full_schedule": "Sun *-*-* 01:30:00", "airflow_archive_diff_schedule": "Mon..Sat *-*-* 01:30:00",
+    "airflow_status_archive_backup_max_age_hours": 26, "airflow_status_archive_wal_max_age": 600,
     "airflow_retention_log_days": 30, "airflow_retention_db_days": 90, "airflow_retention_images_keep_previous": 1,
 }
 

@@ -49,6 +49,32 @@ def _tls(cert="/tls/server.crt", key="/tls/server.key", ca="/tls/ca.crt", ui="")
 
 # (id, rule, phase, change, host, setting, text in the message)
 BAD = [
+    ("s3-endpoint-path", "s3_store", "settings", _set("airflow_cluster_s3_endpoint", "https://s3.example.invalid/lake"),
+     MASTER, "airflow_cluster_s3_endpoint", "with no path"),
+    ("s3-bucket-name", "s3_store", "settings", _set("airflow_cluster_s3_bucket", "Airflow_Lake"), MASTER,
+     "airflow_cluster_s3_bucket", "3 to 63 lowercase"),
+    ("s3-no-secret-key", "s3_store", "settings", _set("airflow_cluster_s3_secret_access_key", ""), MASTER,
+     "airflow_cluster_s3_secret_access_key", "vault_airflow_s3_secret_access_key"),
+    ("archive-without-bucket", "archive", "settings",
+     _both(_set("airflow_cluster_s3_bucket", ""), _set("airflow_cluster_s3_secret_access_key", "")), MASTER,
+     "airflow_cluster_archive_enabled", "airflow_cluster_s3_bucket is empty"),
+    ("archive-short-pass", "archive", "settings", _set("airflow_cluster_archive_cipher_pass", "short"), MASTER,
+     "airflow_cluster_archive_cipher_pass", "shorter than 20"),
+    ("archive-timeout", "archive", "settings", _set("airflow_cluster_archive_timeout", 5), MASTER,
+     "airflow_cluster_archive_timeout", "from 30 to 3600"),
+    ("archive-retention", "archive", "settings", _set("airflow_cluster_archive_retention_full", 0), MASTER,
+     "airflow_cluster_archive_retention_full", "nothing to restore from"),
+    ("archive-schedule", "archive_schedule", "settings", _set("airflow_archive_diff_schedule", " "), MASTER,
+     "airflow_archive_diff_schedule", "OnCalendar"),
+    ("restore-source", "restore_source", "settings", _set("airflow_backup_restore_source", "s3"), MASTER,
+     "airflow_backup_restore_source", "it must be dump"),
+    ("restore-archive-off", "restore_source", "settings",
+     _both(_set("airflow_backup_restore_source", "archive"), _set("airflow_cluster_archive_enabled", False)), MASTER,
+     "airflow_backup_restore_source", "airflow_cluster_archive_enabled is off"),
+    ("restore-target", "restore_source", "settings", _set("airflow_backup_restore_target", "yesterday"), MASTER,
+     "airflow_backup_restore_target", "YYYY-MM-DD HH:MM:SS+00"),
+    ("archive-status-limit", "archive_status_limits", "settings", _set("airflow_status_archive_wal_max_age", 0), MASTER,
+     "airflow_status_archive_wal_max_age", "how old the archive may get"),
     ("no-master", "one_master", "settings", _groups(airflow_master=[]), MASTER, "airflow_cluster_master_group", "it has 0"),
     ("two-masters", "one_master", "settings", _groups(airflow_master=[MASTER, W1], airflow_workers=[W2]), MASTER,
      "airflow_cluster_master_group", "exactly one host; it has 2"),
@@ -298,6 +324,9 @@ GOOD_VALUES = [
     ("airflow_stack_worker_queues", ["default", "etl.v2"]), ("airflow_retention_images_keep_previous", 0),
     ("airflow_stack_allow_demo_secrets", True), ("airflow_cluster_project_name", "airflow-prod_2"),
     ("awscli_install_source", "distro"),
+    ("airflow_cluster_s3_endpoint", ""), ("airflow_cluster_s3_endpoint", "https://10.0.0.5"),
+    ("airflow_cluster_archive_enabled", False), ("airflow_backup_restore_source", "archive"),
+    ("airflow_backup_restore_target", "2026-12-01 14:30:00+00"),
 ]
 
 

@@ -3,10 +3,11 @@
 # the current DAG release and the disk use of some directories. With
 # --cluster (the master), also the cluster-wide view: the Celery workers that
 # answer a ping, the api-server's health (scheduler heartbeat) and the task
-# instances queued and running. The slow parts run in parallel.
+# instances queued and running, and with --archive the DB's archive (newest
+# backup, last archived WAL segment). The slow parts run in parallel.
 #
 # Usage: collect.py --compose JSON --compose-file PATH [--dags-dir DIR] [--disk NAME=PATH ...]
-#                   [--cluster --celery-services S,S --api-service S --api-port N --db-service S]
+#                   [--cluster --celery-services S,S --api-service S --api-port N --db-service S [--archive]]
 # --compose is the argv that runs docker compose for the host's stack (the
 # cluster's contract, roles/airflow_cluster/vars/main.yml), as a JSON list.
 import argparse
@@ -145,6 +146,39 @@ def task_counts(compose, service):
     return counts
 
 
+def archive_state(compose, service):
+    """The pgBackRest repository's newest backup and PostgreSQL's archiver
+    (last archived and last failed WAL segment), ages in seconds."""
+    if not running(compose, [service]):
+        return {"error": f"{service} is not running"}
+    query = ("SELECT coalesce(last_archived_wal, '-'), coalesce(extract(epoch FROM now() - last_archived_time)::int, -1), "
+             "coalesce(last_failed_wal, '-'), coalesce(extract(epoch FROM now() - last_failed_time)::int, -1) "
+             "FROM pg_stat_archiver")
+    rc, out, err = run(compose + ["exec", "-T", "-u", "postgres", service, "sh", "-c",
+                                  'pgbackrest info --output=json && echo && psql -X -At -F " " -U "$PGBACKREST_PG1_USER" '
+                                  '-d "$PGBACKREST_PG1_DATABASE" -c "$0"', query], timeout=120)
+    lines = out.strip().splitlines()
+    if rc != 0 or len(lines) < 2:
+        return {"error": f"pgbackrest info in {service} failed ({rc}): {last_lines(err or out)}"}
+    try:
+        stanza = (json.loads(lines[0]) or [{}])[0]
+    except ValueError:
+        return {"error": f"pgbackrest info in {service} printed no JSON: {last_lines(lines[0])}"}
+    wal, wal_age, failed, failed_age = lines[-1].split()
+    backups = stanza.get("backup") or []
+    newest = backups[-1] if backups else None
+    now = datetime.now(timezone.utc).timestamp()
+    return {
+        "status": (stanza.get("status") or {}).get("message"),
+        "backups": len(backups),
+        "newest": None if newest is None else {
+            "label": newest.get("label"), "type": newest.get("type"),
+            "age": round(now - newest.get("timestamp", {}).get("stop", now))},
+        "last_wal": None if wal == "-" else wal, "last_wal_age": int(wal_age),
+        "last_failed_wal": None if failed == "-" else failed, "last_failed_age": int(failed_age),
+    }
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--compose", required=True, type=json.loads, help="docker compose argv, a JSON list")
@@ -157,6 +191,7 @@ def main():
     parser.add_argument("--api-service", default="api-server")
     parser.add_argument("--api-port", type=int, default=8080)
     parser.add_argument("--db-service", default="postgres")
+    parser.add_argument("--archive", action="store_true", help="report the DB's pgBackRest archive")
     args = parser.parse_args()
 
     compose = list(args.compose)
@@ -173,8 +208,10 @@ def main():
                 jobs["celery"] = pool.submit(celery_ping, compose, args.celery_services.split(","), args.celery_timeout)
                 jobs["health"] = pool.submit(api_health, compose, args.api_service, args.api_port)
                 jobs["tasks"] = pool.submit(task_counts, compose, args.db_service)
+                if args.archive:
+                    jobs["archive"] = pool.submit(archive_state, compose, args.db_service)
         report["disk"] = {name: jobs[name].result() for name in disks}
-        for name in ("services", "celery", "health", "tasks"):
+        for name in ("services", "celery", "health", "tasks", "archive"):
             if name in jobs:
                 report[name] = jobs[name].result()
     print(json.dumps(report))

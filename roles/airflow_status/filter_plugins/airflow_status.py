@@ -105,7 +105,36 @@ def _host_rows(host, result, problems, notes, oneshot):
     return rows
 
 
-def _cluster(master, data, expected, max_age, problems, notes):
+def _archive(archive, limits, problems):
+    """The archive's line, and its problems (limits: backup hours, WAL seconds)."""
+    if "error" in archive:
+        problems.append(f"DB archive unknown: {archive['error']}")
+        return ("DB archive", f"unknown: {archive['error']}")
+    backup_hours, wal_age = int(limits[0]), int(limits[1])
+    newest = archive.get("newest")
+    if newest is None:
+        problems.append("DB archive: the repository holds no backup")
+        text = "no backup"
+    else:
+        text = f"newest backup {newest['label']} ({newest['type']}) {newest['age'] // 60} min ago, {archive['backups']} kept"
+        if newest["age"] > backup_hours * 3600:
+            problems.append(f"DB archive: the newest backup is {newest['age'] // 3600} h old (limit {backup_hours} h)")
+    if archive.get("last_wal") is None:
+        problems.append("DB archive: PostgreSQL has archived no WAL segment yet")
+        text += "; no WAL archived"
+    else:
+        text += f"; last WAL {archive['last_wal']} {archive['last_wal_age']}s ago"
+        if archive["last_wal_age"] > wal_age:
+            problems.append(f"DB archive: the last WAL segment reached it {archive['last_wal_age']}s ago "
+                            f"(limit {wal_age}s)")
+    if archive.get("last_failed_wal") and 0 <= archive["last_failed_age"] < archive.get("last_wal_age", -1):
+        problems.append(f"DB archive: archiving {archive['last_failed_wal']} failed "
+                        f"{archive['last_failed_age']}s ago, after the last success")
+        text += f"; FAILED {archive['last_failed_wal']}"
+    return ("DB archive", text)
+
+
+def _cluster(master, data, expected, max_age, problems, notes, archive_limits=None):
     """Lines about the whole cluster, from the master's result."""
     lines = []
     celery = data.get("celery") or {"error": "not collected"}
@@ -154,10 +183,13 @@ def _cluster(master, data, expected, max_age, problems, notes):
         lines.append(("Task instances", f"unknown: {tasks['error']}"))
     else:
         lines.append(("Task instances", f"{tasks.get('queued', 0)} queued, {tasks.get('running', 0)} running"))
+    if archive_limits is not None:
+        lines.append(_archive(data.get("archive") or {"error": "not collected"}, archive_limits, problems))
     return lines
 
 
-def airflow_status_report(results, hosts, master, expected_workers, heartbeat_max_age=60, oneshot=None):
+def airflow_status_report(results, hosts, master, expected_workers, heartbeat_max_age=60, oneshot=None,
+                          archive_limits=None):
     """{'table': str, 'problems': [str], 'notes': [str]} for the whole cluster."""
     problems, notes = [], []
     header = ["HOST", "SERVICE", "STATE", "HEALTH", "IMAGE", "DAG RELEASE", "LOGS", "DB", "BACKUPS"]
@@ -179,7 +211,8 @@ def airflow_status_report(results, hosts, master, expected_workers, heartbeat_ma
         notes.append(f"cluster-wide checks skipped: the master {master} is not part of this run")
         cluster = []
     elif isinstance(master_data, dict) and master_data.get("stack"):
-        cluster = _cluster(master, master_data, expected_workers, int(heartbeat_max_age), problems, notes)
+        cluster = _cluster(master, master_data, expected_workers, int(heartbeat_max_age), problems, notes,
+                           archive_limits)
     else:
         problems.append(f"cluster-wide checks not done: the master {master} could not be checked")
         cluster = [("Cluster", "not checked (see the master's line)")]

@@ -19,7 +19,8 @@ from .hosts import (PORTS, PUBLISHED, address, celery_online, container_id, copy
                     current_releases, dag_folders, on_host, probe, stack_files, wait_until)
 from .probe_dags import PROBE_DAGS, hold_dag_id, write_probe_dags
 from .settings import (ADMIN, BASE, CA, DEMO_SECRETS, EXPECTED_TOTALS, FLOWER, FLOWER_AUTH, GID, HOSTS, INVENTORY,
-                       MASTER, NEW_WORKER, PLAYBOOK, ROOT, SANDBOX, UI, UID, VIEWER, WORKERS, trust_the_sandbox_ca,
+                       MASTER, NEW_WORKER, PLAYBOOK, ROOT, S3_BUCKET, S3_ENDPOINT, SANDBOX, UI, UID, VIEWER, WORKERS,
+                       trust_the_sandbox_ca,
                        ui_url)
 from .shell import changed_tasks, only_the_firewall, recap, sh
 

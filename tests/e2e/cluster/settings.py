@@ -50,6 +50,11 @@ for _kind in ("airflow-base", "postgres", "redis"):
     os.environ.setdefault("SANDBOX_TAG_" + _kind.upper().replace("-", "_"),
                           subprocess.run([str(SANDBOX), "image-tag", _kind], check=True, capture_output=True,
                                          text=True).stdout.strip())
+# The sandbox S3 store's address (the inventory's SANDBOX_S3_ADDRESS).
+os.environ.setdefault("SANDBOX_S3_ADDRESS", subprocess.run([str(SANDBOX), "address", "sandbox-s3"], check=False,
+                                                           capture_output=True, text=True).stdout.strip())
+S3_ENDPOINT = f"https://{os.environ['SANDBOX_S3_ADDRESS']}:8333"
+S3_BUCKET = "airflow-sandbox"
 ADMIN = ("admin", "sandbox-demo-admin")
 # the sandbox's read-only user (airflow_users_list) and Flower's account
 VIEWER = ("viewer", "sandbox-demo-viewer")
@@ -65,4 +70,4 @@ EXPECTED_TOTALS = {"kim": 150, "lee": 80}
 # the sandbox vault's demo values: they must never show up in playbook output
 DEMO_SECRETS = ["sandbox-demo-api-secret-key", "sandbox-demo-jwt-secret", "sandbox-demo-postgres",
                 "sandbox-demo-redis", "sandbox-demo-admin", "sandbox-demo-flower", "sandbox-demo-viewer",
-                "sandboxdemoAAAA"]
+                "sandboxdemoAAAA", "sandbox-demo-s3-secret-key", "sandbox-demo-archive-cipher-pass"]
