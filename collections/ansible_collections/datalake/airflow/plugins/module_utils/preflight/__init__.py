@@ -5,5 +5,5 @@ One module per role's settings (the rule's `role`); core.run() runs those
 of a phase. README: "The preflight".
 """
 
-from . import cluster, firewall, hostroles, housekeeping, image, network, stack, tls, tree, users  # noqa: F401
+from . import cluster, connections, firewall, hostroles, housekeeping, image, network, stack, tls, tree, users  # noqa: F401
 from .core import RULES, Cluster, Host, Problem, run  # noqa: F401
