@@ -256,6 +256,12 @@ CASES = _cases(
                                        " bob: sandbox-demo-9876543210}\n"), [],
      "airflow_users_list[1].email is 'A@x.invalid': the e-mail of 'bob' is given to more than one user",
      {"airflow_users_list[1].email"}),
+    # connections, variables and pools
+    ("connection-password-for-no-connection", group_vars(
+        "airflow_connections_list: [{conn_id: warehouse, conn_type: postgres}]\n"
+        "vault_airflow_connection_passwords: {warehuose: sandbox-demo-connection-password}\n"), [],
+     f"airflow_connections_passwords.warehuose is {SECRET}: 'warehuose' names no connection of "
+     "airflow_connections_list (warehouse)", {"airflow_connections_passwords.warehuose"}),
     # the firewall
     ("firewall-network-not-a-cidr", group_vars("airflow_firewall_ui_networks: [10.0.0.0/33, office]\n"), [],
      "10.0.0.0/33, office: not an IPv4 address or CIDR", {"airflow_firewall_ui_networks"}),

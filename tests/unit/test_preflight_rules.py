@@ -7,6 +7,7 @@ import pytest
 
 from ansible_collections.datalake.airflow.plugins.module_utils import preflight
 from conftest import MASTER, W1, W2, problems
+from test_preflight_connections import BAD as CONNECTIONS_BAD
 
 
 def _set(setting, value, hosts=None):
@@ -275,7 +276,7 @@ BAD = [
      "does not name ui.example.invalid"),
     ("tls-not-pem", "tls_certificate", "hosts", _tls(key="/keys/aws.asc"), MASTER, "airflow_stack_tls_key_file",
      "not an unencrypted PEM private key"),
-]
+] + CONNECTIONS_BAD
 
 
 def _apply(made, change, tls_files):

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 """The options every module that runs a script in a compose service shares
-(datalake.airflow.fab_users, datalake.airflow.celery_drain)."""
+(datalake.airflow.fab_users, datalake.airflow.airflow_objects,
+datalake.airflow.celery_drain)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 """What the modules that run a script in a service of the host's compose stack
-share (datalake.airflow.fab_users, datalake.airflow.celery_drain): their
+share (datalake.airflow.fab_users, datalake.airflow.airflow_objects,
+datalake.airflow.celery_drain): their
 common options, the docker compose command lines, whether the service runs,
 the script's one-line JSON result, a short account of a failure, and the
 run itself (run_script).
