@@ -63,6 +63,8 @@ GOOD = {
     "airflow_dags_keep_releases": 3, "airflow_backup_keep": 7, "airflow_backup_fetch": False,
     "airflow_backup_fetch_dir": "/ctl/backups",
     "airflow_retention_log_days": 30, "airflow_retention_db_days": 90, "airflow_retention_images_keep_previous": 1,
+    "airflow_cluster_s3_bucket": "", "airflow_stack_remote_logging_enabled": False,
+    "airflow_stack_remote_logging_prefix": "logs", "airflow_stack_remote_logging_conn_id": "aws_default",
 }
 
 
