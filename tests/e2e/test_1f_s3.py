@@ -3,8 +3,9 @@ example DAG s3_aws_cli round-trips a file through the bucket with the
 worker's AWS CLI v2; its task's log is uploaded to the bucket (remote
 logging) and the REST API serves it from there, also once the worker's own
 copy is gone; a running task's log still streams from its worker's log
-server. Expects the sandbox cluster from `make demo` (make e2e) with its S3
-store.
+server; the master's S3 log retention runs with the cluster's keys, endpoint,
+path style and CA, and keeps recent logs. Expects the sandbox cluster from
+`make demo` (make e2e) with its S3 store.
 
 The fixture `s3` (tests/e2e/conftest.py) yields the sandbox's store as an
 object with `.client`, a boto3 S3 client signed in with the cluster's keys
@@ -19,7 +20,7 @@ from urllib.parse import quote
 import pytest
 import yaml
 
-from cluster import BASE, HOSTS, INVENTORY, PORTS, ROOT, WORKERS, address, hold_dag_id, on_host, wait_until
+from cluster import BASE, HOSTS, INVENTORY, MASTER, PORTS, ROOT, WORKERS, address, hold_dag_id, on_host, wait_until
 
 DAG = "s3_aws_cli"
 TASK = "round_trip"
@@ -139,3 +140,22 @@ def test_a_running_tasks_log_streams_from_its_worker(api, probes, s3):
     log = _api_log(api, run_id, "hold", dag_id=dag_id)
     assert f"s3://{s3.bucket}/{PREFIX}/{_log_path(run_id, 'hold', dag_id=dag_id)}" in log, log[:3000]
     assert "done holding" in log and not _served_by_worker(log), log[:3000]
+
+
+def test_the_s3_log_retention_runs_on_the_master_only_and_keeps_recent_logs(aws_cli_run, s3):
+    """The master's timer deletes the bucket's logs older than
+    airflow_retention_log_days with the AWS CLI v2 (keys from its 0600 file):
+    a run succeeds, and the log of the run above, a few minutes old, stays."""
+    run_id = aws_cli_run[0]
+    key = wait_until("the log in the bucket", lambda: _log_object(s3, run_id), timeout=60)
+    for host in HOSTS:
+        enabled = on_host(host, "systemctl is-enabled airflow-s3-log-retention.timer", check=False).stdout.strip()
+        assert (enabled == "enabled") == (host == MASTER), (host, enabled)
+    mode = on_host(MASTER, "stat -c '%a %U' /etc/airflow-retention/aws-credentials").stdout.split()
+    assert mode == ["600", "root"], mode
+    on_host(MASTER, "systemctl start airflow-s3-log-retention.service")
+    result = on_host(MASTER, "systemctl show -p Result --value airflow-s3-log-retention.service").stdout.strip()
+    journal = on_host(MASTER, "journalctl -u airflow-s3-log-retention.service --no-pager -n 50").stdout
+    assert result == "success", journal[-3000:]
+    assert f"deleting the objects under s3://{s3.bucket}/{PREFIX}/ last modified before" in journal, journal[-3000:]
+    assert _log_object(s3, run_id) == key
