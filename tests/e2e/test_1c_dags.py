@@ -60,7 +60,7 @@ def test_check_mode_reports_a_dag_change_and_ships_nothing(tmp_path):
               "-e", f"airflow_dags_src={dags}", "playbooks/site.yml")
     stats = recap(proc.stdout)
     assert set(stats) == {MASTER, WORKERS[0]} and all(s["changed"] > 0 for s in stats.values()), stats
-    assert "DAGs found: api_ping, deploy_probe, etl" in proc.stdout
+    assert "DAGs found: api_ping, deploy_probe, etl, s3_aws_cli" in proc.stdout
     assert dag_folders() == before and stack_files() == stacks
 
 

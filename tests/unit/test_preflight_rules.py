@@ -172,6 +172,20 @@ BAD = [
      "airflow_stack_extra_env.airflow__core__x", "upper-case"),
     ("extra-env-list", "extra_env", "settings", _set("airflow_stack_extra_env", ["A=1"]), MASTER,
      "airflow_stack_extra_env", "mapping"),
+    ("remote-logging-no-bucket", "remote_logging", "settings", _set("airflow_stack_remote_logging_enabled", True),
+     MASTER, "airflow_stack_remote_logging_enabled", "airflow_cluster_s3_bucket is empty: set the bucket"),
+    ("remote-logging-prefix-slash", "remote_logging", "settings", _both(
+        _set("airflow_stack_remote_logging_enabled", True), _set("airflow_cluster_s3_bucket", "airflow-logs"),
+        _set("airflow_stack_remote_logging_prefix", "/logs/")), MASTER, "airflow_stack_remote_logging_prefix",
+     "without a leading or trailing /"),
+    ("remote-logging-prefix-dots", "remote_logging", "settings", _both(
+        _set("airflow_stack_remote_logging_enabled", True), _set("airflow_cluster_s3_bucket", "airflow-logs"),
+        _set("airflow_stack_remote_logging_prefix", "logs/../etc")), MASTER, "airflow_stack_remote_logging_prefix",
+     "no . or .. segment"),
+    ("remote-logging-conn-id", "remote_logging", "settings", _both(
+        _set("airflow_stack_remote_logging_enabled", True), _set("airflow_cluster_s3_bucket", "airflow-logs"),
+        _set("airflow_stack_remote_logging_conn_id", "aws default")), MASTER, "airflow_stack_remote_logging_conn_id",
+     "an Airflow connection id"),
     ("user-dup", "users", "settings", _set("airflow_users_list", [{"username": "Admin", "role": "Op", "email": "a@x.y"}]),
      MASTER, "airflow_users_list[0].username", "listed twice"),
     ("user-role", "users", "settings", _set("airflow_users_list", [{"username": "ann", "role": "Root", "email": "a@x.y"}]),
@@ -335,6 +349,23 @@ GOOD_VALUES = [
 def test_a_good_value_passes(made, setting, value):
     made.set(setting, value)
     assert [p.render() for p in problems(made, "settings") + problems(made, "hosts")] == []
+
+
+def test_remote_logging_with_a_bucket_passes(made):
+    made.set("airflow_stack_remote_logging_enabled", True).set("airflow_cluster_s3_bucket", "airflow-logs")
+    made.set("airflow_stack_remote_logging_prefix", "airflow/prod/logs")
+    assert [p.render() for p in problems(made, "settings") + problems(made, "hosts")] == []
+
+
+def test_remote_logging_without_a_bucket_names_host_setting_value_and_fix(made):
+    """As the templated default renders it (a string), and as set (a bool)."""
+    for value, shown in (("True", "'True'"), (True, "true")):
+        made.set("airflow_stack_remote_logging_enabled", value)
+        assert [p.render() for p in problems(made, only="remote_logging")] == [
+            f"On {MASTER}: airflow_stack_remote_logging_enabled is {shown}: task logs go to S3, but "
+            "airflow_cluster_s3_bucket is empty: set the bucket (with the store's endpoint, region and keys) in the "
+            "inventory's group_vars/all, or set airflow_stack_remote_logging_enabled: false to keep task logs on the "
+            "workers only."]
 
 
 def test_a_secret_is_never_shown(made):

@@ -5,9 +5,6 @@ One module per role's settings (the rule's `role`); core.run() runs those
 of a phase. README: "The preflight".
 """
 
-<<<<<<< HEAD
-from . import cluster, firewall, hostroles, housekeeping, image, network, stack, storage, tls, tree, users  # noqa: F401
-=======
-from . import cluster, connections, firewall, hostroles, housekeeping, image, network, stack, tls, tree, users  # noqa: F401
->>>>>>> objects
+from . import (cluster, connections, firewall, hostroles, housekeeping, image, network, stack, storage,  # noqa: F401
+               tls, tree, users)
 from .core import RULES, Cluster, Host, Problem, run  # noqa: F401

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 """Rules of the compose stack's settings (role airflow_stack): secrets, the
-topology and the queues, ports, rolling changes and timeouts, extra
-settings."""
+topology and the queues, ports, rolling changes and timeouts, task logs in
+S3, extra settings."""
 
 from __future__ import annotations
 
@@ -22,6 +22,10 @@ FERNET = re.compile(r"^[A-Za-z0-9_-]{43}=$")
 QUEUE = re.compile(r"^[A-Za-z0-9_.-]+$")
 ENV_KEY = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 BATCH = re.compile(r"^[1-9][0-9]*%?$")
+# An S3 key prefix: path segments of letters, digits and ! - _ . * ' ( )
+# (S3's safe characters), no empty, . or .. segment.
+PREFIX_SEGMENT = re.compile(r"^[A-Za-z0-9!_.*'()-]+$")
+CONN_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
 def secret_problem(value, setting: str, allow_demo: bool) -> str | None:
@@ -166,6 +170,31 @@ def timeouts(cluster: Cluster):
                 f"it must be longer than {other} ({numbers[other]} s): Celery would hand a task that is still "
                 "running to a second worker. Make it longer than your longest task, e.g. 86400."))
             break
+
+
+@rule(ROLE, scope="cluster")
+def remote_logging(cluster: Cluster):
+    """Task logs in S3 need the cluster's bucket, a plain key prefix and a
+    connection id."""
+    first = cluster.first
+    if not truthy(first.get("airflow_stack_remote_logging_enabled", False)):
+        return
+    if not str(first.get("airflow_cluster_s3_bucket") or "").strip():
+        yield first.problem("airflow_stack_remote_logging_enabled", (
+            "task logs go to S3, but airflow_cluster_s3_bucket is empty: set the bucket (with the store's endpoint, "
+            "region and keys) in the inventory's group_vars/all, or set airflow_stack_remote_logging_enabled: false "
+            "to keep task logs on the workers only."))
+    prefix = first.get("airflow_stack_remote_logging_prefix")
+    segments = str(prefix).split("/") if isinstance(prefix, str) else [""]
+    if any(not PREFIX_SEGMENT.match(seg) or seg in (".", "..") for seg in segments):
+        yield first.problem("airflow_stack_remote_logging_prefix", (
+            "it must be a key prefix of letters, digits and ! - _ . * ' ( ) in segments separated by /, without a "
+            "leading or trailing / and no . or .. segment: e.g. logs or airflow/prod/logs."))
+    conn_id = first.get("airflow_stack_remote_logging_conn_id")
+    if not isinstance(conn_id, str) or not CONN_ID.match(conn_id):
+        yield first.problem("airflow_stack_remote_logging_conn_id", (
+            "it must be an Airflow connection id of letters, digits and . _ - (the airflow_connections role's "
+            "airflow_connections_aws_conn_id): e.g. aws_default."))
 
 
 def managed_env_keys(cluster: Cluster) -> frozenset:
