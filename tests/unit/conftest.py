@@ -79,7 +79,7 @@ GOOD = {
     "airflow_archive_full_schedule": "Sun *-*-* 01:30:00", "airflow_archive_diff_schedule": "Mon..Sat *-*-* 01:30:00",
     "airflow_status_archive_backup_max_age_hours": 26, "airflow_status_archive_wal_max_age": 600,
     "airflow_retention_log_days": 30, "airflow_retention_db_days": 90, "airflow_retention_images_keep_previous": 1,
-    "airflow_cluster_s3_bucket": "", "airflow_stack_remote_logging_enabled": False,
+    "airflow_stack_remote_logging_enabled": False,
     "airflow_stack_remote_logging_prefix": "logs", "airflow_stack_remote_logging_conn_id": "aws_default",
 }
 

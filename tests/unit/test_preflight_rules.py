@@ -172,7 +172,9 @@ BAD = [
      "airflow_stack_extra_env.airflow__core__x", "upper-case"),
     ("extra-env-list", "extra_env", "settings", _set("airflow_stack_extra_env", ["A=1"]), MASTER,
      "airflow_stack_extra_env", "mapping"),
-    ("remote-logging-no-bucket", "remote_logging", "settings", _set("airflow_stack_remote_logging_enabled", True),
+    ("remote-logging-no-bucket", "remote_logging", "settings", _both(
+        _set("airflow_stack_remote_logging_enabled", True), _set("airflow_cluster_s3_bucket", ""),
+        _set("airflow_cluster_archive_enabled", False)),
      MASTER, "airflow_stack_remote_logging_enabled", "airflow_cluster_s3_bucket is empty: set the bucket"),
     ("remote-logging-prefix-slash", "remote_logging", "settings", _both(
         _set("airflow_stack_remote_logging_enabled", True), _set("airflow_cluster_s3_bucket", "airflow-logs"),
@@ -359,6 +361,7 @@ def test_remote_logging_with_a_bucket_passes(made):
 
 def test_remote_logging_without_a_bucket_names_host_setting_value_and_fix(made):
     """As the templated default renders it (a string), and as set (a bool)."""
+    made.set("airflow_cluster_s3_bucket", "").set("airflow_cluster_archive_enabled", False)
     for value, shown in (("True", "'True'"), (True, "true")):
         made.set("airflow_stack_remote_logging_enabled", value)
         assert [p.render() for p in problems(made, only="remote_logging")] == [
