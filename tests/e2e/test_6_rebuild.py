@@ -1,0 +1,130 @@
+"""A lost master rebuilt, as the README's "Rebuilding a lost master" runbook
+says, end to end on the sandbox cluster (the last module: it replaces the
+master host):
+
+- the master host is destroyed with its disk (the container, its Docker
+  volume and everything under the base directory);
+- a new host of the same name comes up; site.yml deploys it (the archive
+  step warns that the repository holds another PostgreSQL system and leaves
+  the archive alone) and changes the workers only where the master's
+  address is in their settings;
+- restore.yml -e airflow_backup_restore_source=archive brings back every
+  DAG run that had succeeded before the loss, and a variable and a
+  connection made through the REST API (only the DB had them);
+- the workers run tasks again with nothing run on them but site.yml, the
+  restored DB archives again, and a second site.yml reports 0 changed.
+
+Until the loss, a variable is set to the time every second (commits the way
+Airflow makes them, through the REST API): the restored value tells how much
+committed history was lost (RPO), at most archive_timeout (60 s in the
+sandbox) plus the time a commit takes. RPO and RTO (the loss to the first
+task succeeded on the rebuilt cluster) are written to .cache/rebuild.json.
+"""
+
+import json
+import threading
+import time
+
+import requests
+
+from cluster import (BASE, DEMO_SECRETS, INVENTORY, MASTER, PLAYBOOK, ROOT, SANDBOX, WORKERS, Api, address, ready_api,
+                     recap, sh)
+from test_3b_archive import info, on_master, wait_archived_after
+
+VARIABLE = {"key": "e2e_rebuild", "value": "made through the REST API before the loss"}
+CONNECTION = {"connection_id": "e2e_rebuild", "conn_type": "http", "host": "example.invalid", "port": 8443}
+MARKER = "e2e_rebuild_last_commit"
+ARCHIVE_TIMEOUT = 60  # airflow_cluster_archive_timeout's default, the sandbox's
+
+
+class Committer(threading.Thread):
+    """Sets MARKER to the time every second until stopped; .last is the
+    newest value the api-server acknowledged."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.client, self.last, self.stop = Api(), None, threading.Event()
+
+    def run(self):
+        while not self.stop.is_set():
+            now = time.time()
+            try:
+                self.client("PATCH", f"/variables/{MARKER}", json={"key": MARKER, "value": repr(now)})
+                self.last = now
+            except (requests.RequestException, AssertionError):
+                pass  # the master is going away
+            self.stop.wait(1)
+
+
+def play(playbook, *args):
+    return sh(*PLAYBOOK, "-i", INVENTORY, "--flush-cache", *args, playbook)
+
+
+def succeeded_runs(client):
+    runs = client("GET", "/dags/~/dagRuns", params={"limit": 1000, "state": "success"})["dag_runs"]
+    return {(r["dag_id"], r["dag_run_id"]) for r in runs}
+
+
+def published_ports(host):
+    """SANDBOX_PUBLISH for a host made again: what `docker port` shows now."""
+    lines = sh("docker", "port", host).stdout.split("\n")
+    # "8080/tcp -> 127.0.0.1:8080" -> "127.0.0.1:8080:8080"
+    return " ".join(f"{line.split(' -> ')[1]}:{line.split('/')[0]}" for line in lines if " -> " in line)
+
+
+def test_a_lost_master_is_rebuilt_from_the_archive():
+    client = ready_api()
+    client.run_etl()
+    client("POST", "/variables", json=VARIABLE)
+    client("POST", "/connections", json=CONNECTION)
+    client("POST", "/variables", json={"key": MARKER, "value": repr(time.time())})
+    before = succeeded_runs(client)
+    assert before, "no succeeded DAG run to lose"
+    wait_archived_after(time.time())  # every commit above is in the archive
+    publish, old_address = published_ports(MASTER), address(MASTER)
+    committer = Committer()
+    committer.start()
+    time.sleep(20)  # commits up to the loss, some of them not archived yet
+
+    lost_at = time.time()
+    sh(str(SANDBOX), "destroy", MASTER)
+    committer.stop.set()
+    committer.join()
+    assert committer.last and committer.last > lost_at - 5, "no commit acknowledged just before the loss"
+    assert sh("docker", "volume", "ls", "-q", "-f", f"name={MASTER}-docker").stdout.strip() == ""
+    sh("env", f"SANDBOX_PUBLISH={publish}", str(SANDBOX), "create", MASTER)
+    sh(str(SANDBOX), "tls", MASTER)
+
+    out = play("playbooks/site.yml").stdout
+    assert "holds another PostgreSQL system" in " ".join(out.split()), out[-3000:]
+    changed = recap(out)
+    if address(MASTER) == old_address:
+        assert all(changed[w]["changed"] == 0 for w in WORKERS), changed
+
+    out = play("playbooks/restore.yml", "-e", "airflow_backup_restore_confirm=yes",
+               "-e", "airflow_backup_restore_source=archive").stdout
+    client = ready_api()
+    assert before <= succeeded_runs(client), sorted(before - succeeded_runs(client))
+    assert client("GET", f"/variables/{VARIABLE['key']}")["value"] == VARIABLE["value"]
+    assert client("GET", f"/connections/{CONNECTION['connection_id']}")["host"] == CONNECTION["host"]
+
+    restored = float(client("GET", f"/variables/{MARKER}")["value"])
+    rpo = committer.last - restored
+    assert 0 <= rpo <= ARCHIVE_TIMEOUT + 10, f"{rpo:.0f} s of acknowledged commits lost (archive_timeout {ARCHIVE_TIMEOUT} s)"
+
+    # the workers serve again: a new run's tasks ran on the worker hosts
+    run_id = client.run_etl()
+    rto = time.time() - lost_at
+    hosts = {ti["hostname"] for ti in client.task_instances(run_id)}
+    assert hosts & {address(w) for w in WORKERS}, hosts
+    (ROOT / ".cache").mkdir(exist_ok=True)
+    (ROOT / ".cache" / "rebuild.json").write_text(json.dumps({"rpo_s": round(rpo, 1), "rto_s": round(rto, 1)}))
+    print(f"RPO {rpo:.1f} s, RTO {rto:.1f} s")
+    # the restored DB archives again, into the same repository
+    wait_archived_after(time.time())
+    assert info()["status"]["message"] == "ok"
+    assert not [s for s in DEMO_SECRETS if s in out]
+
+    out = play("playbooks/site.yml").stdout
+    assert all(r["changed"] == 0 for r in recap(out).values()), recap(out)
+    on_master(f"rm -rf {BASE}/postgres.before-restore-*")
