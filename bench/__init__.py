@@ -18,6 +18,9 @@ removes its hosts. See bench/README.md.
   5. 100 short mapped tasks on 1 worker and on 2 workers
   6. converge of new hosts (images cached on the controller) with 1, 3 and
      6 workers
+  7. a lost master rebuilt (destroyed with its disk, site.yml, restore from
+     the archive): RPO (acknowledged commits lost) and RTO (loss -> a run
+     succeeded)
 
 Environment: BENCH_RUNS (repetitions of each figure, default 3; fewer for
 the slow ones, see CAPS), BENCH_RUNS_<figure> (one figure's repetitions),

@@ -35,9 +35,9 @@ def main():
     LOAD.start()
     bench = Bench(results)
     steps = [(1, bench.noop), (3, bench.new_dag), (5, bench.fanout), (2, bench.add_worker),
-             (4, bench.fresh_vs_floor)]
+             (7, bench.rebuild), (4, bench.fresh_vs_floor)]
     try:
-        if ONLY & {1, 2, 3, 4, 5}:
+        if ONLY & {1, 2, 3, 4, 5, 7}:
             t0 = time.monotonic()
             try:
                 bench.setup()

@@ -7,9 +7,9 @@ import shutil
 
 import yaml
 
-from tests.e2e.cluster import SANDBOX, on_host, sh, trust_the_sandbox_ca
+from tests.e2e.cluster import S3_BUCKET, SANDBOX, address, on_host, sh, trust_the_sandbox_ca
 
-from .settings import ALL_NAMES, BENCH, CACHE, DAGS, MASTER, NETWORK, ROOT, UI_PORT
+from .settings import ALL_NAMES, BENCH, CACHE, DAGS, MASTER, NETWORK, ROOT, S3_HOST, UI_PORT
 
 
 def sandbox(*args, publish=""):
@@ -17,9 +17,19 @@ def sandbox(*args, publish=""):
     return sh(str(SANDBOX), *args, env=env)
 
 
+def create_s3():
+    """The bench's own S3 store (SeaweedFS on bench-s3, the sandbox's bucket;
+    idempotent), the archive's and the task logs' home; the playbooks reach
+    it at SANDBOX_S3_ADDRESS (inventory/sandbox reads it)."""
+    sandbox("s3", S3_HOST, S3_BUCKET)
+    os.environ["SANDBOX_S3_ADDRESS"] = address(S3_HOST)
+
+
 def create_hosts(names):
-    """Start sandbox hosts (the master with its api-server published)."""
+    """Start sandbox hosts (the master with its api-server published, after
+    the S3 store it archives to)."""
     if MASTER in names:
+        create_s3()
         sandbox("create", MASTER, publish=f"127.0.0.1:{UI_PORT}:8080")
         sandbox("tls", MASTER)  # its certificate (the sandbox inventory points at it)
         trust_the_sandbox_ca()

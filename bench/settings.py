@@ -18,7 +18,7 @@ RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 # Figures that take minutes a run get fewer runs by default, so that the
 # whole bench stays within about an hour on 2 CPUs; BENCH_RUNS_<figure>
 # sets a figure's count outright.
-CAPS = {2: 1, 4: 1, 6: 1}
+CAPS = {2: 1, 4: 1, 6: 1, 7: 1}
 
 
 def runs(figure):
@@ -35,7 +35,7 @@ def cut_note(figure):
 
 
 SCALE_WORKERS = [int(n) for n in os.environ.get("BENCH_SCALE_WORKERS", "1 3 6").split()]
-ONLY = {int(n) for n in os.environ.get("BENCH_ONLY", "").split()} or {1, 2, 3, 4, 5, 6}
+ONLY = {int(n) for n in os.environ.get("BENCH_ONLY", "").split()} or {1, 2, 3, 4, 5, 6, 7}
 KEEP = os.environ.get("BENCH_KEEP") == "1"
 # Figures 1, 2 and 4 run under each of these strategies, in this order: before
 # (stock Ansible's linear) and after (Mitogen's, what ansible.cfg selects), in
@@ -51,7 +51,8 @@ def strategy_name(strategy):
 MASTER = "bench-master"
 WORKERS = ["bench-worker-1", "bench-worker-2"]
 NEW_WORKER = "bench-worker-3"
-ALL_NAMES = [MASTER] + [f"bench-worker-{n}" for n in range(1, 7)]
+S3_HOST = "bench-s3"
+ALL_NAMES = [MASTER] + [f"bench-worker-{n}" for n in range(1, 7)] + [S3_HOST]
 PLAYBOOK_TIMEOUT = 2400
 
 START = time.monotonic()

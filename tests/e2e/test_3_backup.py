@@ -99,7 +99,7 @@ def test_backup_in_check_mode_changes_nothing():
     assert containers() == running
 
 
-def test_backups_are_complete_checksummed_and_rotated(api):
+def test_backups_are_complete_checksummed_and_rotated(api, s3):
     api.run_etl()
     before = set(dumps())
     made = []
@@ -129,6 +129,14 @@ def test_backups_are_complete_checksummed_and_rotated(api):
     # a PostgreSQL custom-format archive of the metadata DB, DAG runs included
     toc = on_master(f"cd {BASE} && docker compose exec -T postgres pg_restore --list < {BACKUP_DIR}/{made[-1]}")
     assert "TABLE DATA public dag_run " in toc.stdout, toc.stdout[:2000]
+    # the same backups and checksums in the bucket (airflow_backup_s3_enabled,
+    # on with a bucket): the pruned ones are gone from there too
+    assert f"Copied to S3: s3://{s3.bucket}/dumps/{made[-1]}" in flat(proc.stdout)
+    listed = s3.client.list_objects_v2(Bucket=s3.bucket, Prefix="dumps/").get("Contents", [])
+    assert sorted(o["Key"].split("/", 1)[1] for o in listed) == sorted(entries), listed
+    for d in kept:
+        body = s3.client.get_object(Bucket=s3.bucket, Key=f"dumps/{d}")["Body"].read()
+        assert hashlib.sha256(body).hexdigest() == checksum_file(d).split()[0], d
 
 
 def test_a_backup_copied_to_the_controller_matches_its_checksum(tmp_path):

@@ -19,9 +19,9 @@ import json
 import time
 from datetime import datetime, timezone
 
-from cluster import BASE, DEMO_SECRETS, INVENTORY, MASTER, PLAYBOOK, ready_api, recap, sh
+from cluster import BASE, DEMO_SECRETS, INVENTORY, MASTER, PLAYBOOK, archive, ready_api, recap, sh
+from cluster.archive import PGBACKREST
 
-PGBACKREST = f"cd {BASE} && docker compose exec -T -u postgres postgres"
 REDIS = f"cd {BASE} && docker compose exec -T redis sh -c 'VALKEYCLI_AUTH=\"$REDIS_PASSWORD\" REDISCLI_AUTH=\"$REDIS_PASSWORD\" valkey-cli \"$@\"' cli"
 
 
@@ -37,28 +37,8 @@ def info():
     return json.loads(on_master(f"{PGBACKREST} pgbackrest info --output=json").stdout)[0]
 
 
-def archiver():
-    """(last archived WAL, its time as a UTC epoch) from pg_stat_archiver."""
-    out = on_master(f"{PGBACKREST} psql -X -At -F ' ' -U airflow -d airflow -c "
-                    "\"SELECT coalesce(last_archived_wal, '-'), coalesce(extract(epoch FROM last_archived_time), 0) "
-                    "FROM pg_stat_archiver\"").stdout
-    wal, when = out.split()
-    return wal, float(when)
-
-
 def wait_archived_after(moment, timeout=150):
-    """Wait until PostgreSQL has archived a WAL segment after moment (epoch)."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        wal, when = archiver()
-        if when > moment:
-            return wal, when
-        time.sleep(3)
-    failed = on_master(f"{PGBACKREST} psql -X -At -U airflow -d airflow -c "
-                       "\"SELECT failed_count, last_failed_wal, last_failed_time FROM pg_stat_archiver\"", check=False).stdout
-    logs = on_master(f"cd {BASE} && docker compose logs --tail 30 postgres", check=False).stdout
-    raise AssertionError(f"no WAL segment reached the archive within {timeout}s after {moment}: last {archiver()}, "
-                         f"failed: {failed}\n{logs}")
+    return archive.wait_archived_after(MASTER, moment, timeout)
 
 
 def etl_runs(client):

@@ -22,38 +22,15 @@ task succeeded on the rebuilt cluster) are written to .cache/rebuild.json.
 """
 
 import json
-import threading
 import time
 
-import requests
-
-from cluster import (BASE, DEMO_SECRETS, INVENTORY, MASTER, PLAYBOOK, ROOT, SANDBOX, WORKERS, Api, address, ready_api,
-                     recap, sh)
+from cluster import BASE, DEMO_SECRETS, INVENTORY, MASTER, PLAYBOOK, ROOT, SANDBOX, WORKERS, address, ready_api, recap, sh
+from cluster.archive import ARCHIVE_TIMEOUT, Committer, restored_commit
 from test_3b_archive import info, on_master, wait_archived_after
 
 VARIABLE = {"key": "e2e_rebuild", "value": "made through the REST API before the loss"}
 CONNECTION = {"connection_id": "e2e_rebuild", "conn_type": "http", "host": "example.invalid", "port": 8443}
 MARKER = "e2e_rebuild_last_commit"
-ARCHIVE_TIMEOUT = 60  # airflow_cluster_archive_timeout's default, the sandbox's
-
-
-class Committer(threading.Thread):
-    """Sets MARKER to the time every second until stopped; .last is the
-    newest value the api-server acknowledged."""
-
-    def __init__(self):
-        super().__init__(daemon=True)
-        self.client, self.last, self.stop = Api(), None, threading.Event()
-
-    def run(self):
-        while not self.stop.is_set():
-            now = time.time()
-            try:
-                self.client("PATCH", f"/variables/{MARKER}", json={"key": MARKER, "value": repr(now)})
-                self.last = now
-            except (requests.RequestException, AssertionError):
-                pass  # the master is going away
-            self.stop.wait(1)
 
 
 def play(playbook, *args):
@@ -77,20 +54,18 @@ def test_a_lost_master_is_rebuilt_from_the_archive():
     client.run_etl()
     client("POST", "/variables", json=VARIABLE)
     client("POST", "/connections", json=CONNECTION)
-    client("POST", "/variables", json={"key": MARKER, "value": repr(time.time())})
     before = succeeded_runs(client)
     assert before, "no succeeded DAG run to lose"
     wait_archived_after(time.time())  # every commit above is in the archive
     publish, old_address = published_ports(MASTER), address(MASTER)
-    committer = Committer()
+    committer = Committer(MARKER)
     committer.start()
     time.sleep(20)  # commits up to the loss, some of them not archived yet
 
     lost_at = time.time()
     sh(str(SANDBOX), "destroy", MASTER)
-    committer.stop.set()
-    committer.join()
-    assert committer.last and committer.last > lost_at - 5, "no commit acknowledged just before the loss"
+    last = committer.finish()
+    assert last and last > lost_at - 5, "no commit acknowledged just before the loss"
     assert sh("docker", "volume", "ls", "-q", "-f", f"name={MASTER}-docker").stdout.strip() == ""
     sh("env", f"SANDBOX_PUBLISH={publish}", str(SANDBOX), "create", MASTER)
     sh(str(SANDBOX), "tls", MASTER)
@@ -108,8 +83,7 @@ def test_a_lost_master_is_rebuilt_from_the_archive():
     assert client("GET", f"/variables/{VARIABLE['key']}")["value"] == VARIABLE["value"]
     assert client("GET", f"/connections/{CONNECTION['connection_id']}")["host"] == CONNECTION["host"]
 
-    restored = float(client("GET", f"/variables/{MARKER}")["value"])
-    rpo = committer.last - restored
+    rpo = last - restored_commit(client, MARKER)
     assert 0 <= rpo <= ARCHIVE_TIMEOUT + 10, f"{rpo:.0f} s of acknowledged commits lost (archive_timeout {ARCHIVE_TIMEOUT} s)"
 
     # the workers serve again: a new run's tasks ran on the worker hosts

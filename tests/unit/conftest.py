@@ -69,7 +69,7 @@ GOOD = {
     "airflow_image_registry": "", "airflow_image_registry_username": "", "airflow_image_registry_password": "",
     "airflow_image_name": "datalake/airflow", "airflow_image_base": "apache/airflow:3.3.2",
     "airflow_dags_keep_releases": 3, "airflow_backup_keep": 7, "airflow_backup_fetch": False,
-    "airflow_backup_fetch_dir": "/ctl/backups",
+    "airflow_backup_fetch_dir": "/ctl/backups", "airflow_backup_s3_enabled": True, "airflow_backup_s3_prefix": "dumps",
     "airflow_cluster_s3_endpoint": "https://s3.example.invalid:8333", "airflow_cluster_s3_region": "us-east-1",
     "airflow_cluster_s3_bucket": "airflow-lake", "airflow_cluster_s3_path_style": True,
     "airflow_cluster_s3_access_key_id": "AKIAEXAMPLE", "airflow_cluster_s3_secret_access_key": SECRET + "7",

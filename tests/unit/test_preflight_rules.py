@@ -8,6 +8,7 @@ import pytest
 from ansible_collections.datalake.airflow.plugins.module_utils import preflight
 from conftest import MASTER, W1, W2, problems
 from test_preflight_connections import BAD as CONNECTIONS_BAD
+from test_preflight_storage import BAD as STORAGE_BAD
 
 
 def _set(setting, value, hosts=None):
@@ -50,23 +51,6 @@ def _tls(cert="/tls/server.crt", key="/tls/server.key", ca="/tls/ca.crt", ui="")
 
 # (id, rule, phase, change, host, setting, text in the message)
 BAD = [
-    ("s3-endpoint-path", "s3_store", "settings", _set("airflow_cluster_s3_endpoint", "https://s3.example.invalid/lake"),
-     MASTER, "airflow_cluster_s3_endpoint", "with no path"),
-    ("s3-bucket-name", "s3_store", "settings", _set("airflow_cluster_s3_bucket", "Airflow_Lake"), MASTER,
-     "airflow_cluster_s3_bucket", "3 to 63 lowercase"),
-    ("s3-no-secret-key", "s3_store", "settings", _set("airflow_cluster_s3_secret_access_key", ""), MASTER,
-     "airflow_cluster_s3_secret_access_key", "vault_airflow_s3_secret_access_key"),
-    ("archive-without-bucket", "archive", "settings",
-     _both(_set("airflow_cluster_s3_bucket", ""), _set("airflow_cluster_s3_secret_access_key", "")), MASTER,
-     "airflow_cluster_archive_enabled", "airflow_cluster_s3_bucket is empty"),
-    ("archive-short-pass", "archive", "settings", _set("airflow_cluster_archive_cipher_pass", "short"), MASTER,
-     "airflow_cluster_archive_cipher_pass", "shorter than 20"),
-    ("archive-timeout", "archive", "settings", _set("airflow_cluster_archive_timeout", 5), MASTER,
-     "airflow_cluster_archive_timeout", "from 30 to 3600"),
-    ("archive-retention", "archive", "settings", _set("airflow_cluster_archive_retention_full", 0), MASTER,
-     "airflow_cluster_archive_retention_full", "nothing to restore from"),
-    ("archive-schedule", "archive_schedule", "settings", _set("airflow_archive_diff_schedule", " "), MASTER,
-     "airflow_archive_diff_schedule", "OnCalendar"),
     ("restore-source", "restore_source", "settings", _set("airflow_backup_restore_source", "s3"), MASTER,
      "airflow_backup_restore_source", "it must be dump"),
     ("restore-archive-off", "restore_source", "settings",
@@ -173,8 +157,8 @@ BAD = [
     ("extra-env-list", "extra_env", "settings", _set("airflow_stack_extra_env", ["A=1"]), MASTER,
      "airflow_stack_extra_env", "mapping"),
     ("remote-logging-no-bucket", "remote_logging", "settings", _both(
-        _set("airflow_stack_remote_logging_enabled", True), _set("airflow_cluster_s3_bucket", ""),
-        _set("airflow_cluster_archive_enabled", False)),
+        _set("airflow_stack_remote_logging_enabled", True), _set("airflow_backup_s3_enabled", False),
+        _set("airflow_cluster_s3_bucket", ""), _set("airflow_cluster_archive_enabled", False)),
      MASTER, "airflow_stack_remote_logging_enabled", "airflow_cluster_s3_bucket is empty: set the bucket"),
     ("remote-logging-prefix-slash", "remote_logging", "settings", _both(
         _set("airflow_stack_remote_logging_enabled", True), _set("airflow_cluster_s3_bucket", "airflow-logs"),
@@ -292,7 +276,7 @@ BAD = [
      "does not name ui.example.invalid"),
     ("tls-not-pem", "tls_certificate", "hosts", _tls(key="/keys/aws.asc"), MASTER, "airflow_stack_tls_key_file",
      "not an unencrypted PEM private key"),
-] + CONNECTIONS_BAD
+] + CONNECTIONS_BAD + STORAGE_BAD
 
 
 def _apply(made, change, tls_files):

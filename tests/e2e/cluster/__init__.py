@@ -8,12 +8,14 @@ containers the tests (or make demo) created.
 By topic: settings.py (the cluster under test, its accounts; importing it
 trusts the sandbox CA and works out the sandbox images' tags), shell.py (sh,
 PLAY RECAP and changed-task parsing), api.py (the REST API client),
-probe_dags.py (the test-only DAGs), hosts.py (scripts on hosts, ports,
+probe_dags.py (the test-only DAGs), archive.py (the DB's archive: last
+segment archived, a stream of commits for RPO), hosts.py (scripts on hosts, ports,
 Celery, DAG folders, copies of the inventory). The tests import it as
 `cluster` (tests/e2e is on sys.path under pytest); bench/ as
 `tests.e2e.cluster`.
 """
 
+from . import archive
 from .api import Api, ready_api
 from .hosts import (PORTS, PUBLISHED, address, celery_online, container_id, copy_of_dags, copy_of_inventory,
                     current_releases, dag_folders, on_host, probe, stack_files, wait_until)
@@ -26,7 +28,7 @@ from .shell import changed_tasks, only_the_firewall, recap, sh
 
 __all__ = ["ADMIN", "BASE", "CA", "DEMO_SECRETS", "EXPECTED_TOTALS", "FLOWER", "FLOWER_AUTH", "GID", "HOSTS",
            "INVENTORY", "MASTER", "NEW_WORKER", "PLAYBOOK", "PORTS", "PROBE_DAGS", "PUBLISHED", "ROOT", "SANDBOX",
-           "UI", "UID", "VIEWER", "WORKERS", "Api", "address", "celery_online", "changed_tasks", "container_id",
+           "UI", "UID", "VIEWER", "WORKERS", "Api", "address", "archive", "celery_online", "changed_tasks", "container_id",
            "copy_of_dags", "copy_of_inventory", "current_releases", "dag_folders", "hold_dag_id", "on_host",
            "only_the_firewall", "probe", "ready_api", "recap", "sh", "stack_files", "trust_the_sandbox_ca",
            "ui_url", "wait_until", "write_probe_dags"]

@@ -44,3 +44,25 @@ def backup_fetch(cluster: Cluster):
     if truthy(first.get("airflow_backup_fetch", False)) and not str(first.get("airflow_backup_fetch_dir") or ""):
         yield first.problem("airflow_backup_fetch_dir", (
             "airflow_backup_fetch is on, but this is empty: give the controller directory the copies go to."))
+
+
+@rule("airflow_backup", scope="cluster")
+def backup_s3(cluster: Cluster):
+    """The backups' copies in S3 need the cluster's bucket and a plain key
+    prefix."""
+    from .core import truthy
+    from .stack import PREFIX_SEGMENT
+    first = cluster.first
+    if not truthy(first.get("airflow_backup_s3_enabled", False)):
+        return
+    if not str(first.get("airflow_cluster_s3_bucket") or "").strip():
+        yield first.problem("airflow_backup_s3_enabled", (
+            "the backups are to be copied to S3, but airflow_cluster_s3_bucket is empty: set the bucket (with the "
+            "store's endpoint, region and keys) in the inventory's group_vars/all, or set "
+            "airflow_backup_s3_enabled: false to keep the backups on the master only."))
+    prefix = first.get("airflow_backup_s3_prefix")
+    segments = str(prefix).split("/") if isinstance(prefix, str) else [""]
+    if any(not PREFIX_SEGMENT.match(seg) or seg in (".", "..") for seg in segments):
+        yield first.problem("airflow_backup_s3_prefix", (
+            "it must be a key prefix of letters, digits and ! - _ . * ' ( ) in segments separated by /, without a "
+            "leading or trailing / and no . or .. segment: e.g. dumps or airflow/prod/dumps."))
