@@ -51,7 +51,8 @@ def published_ports(host):
 
 def test_a_lost_master_is_rebuilt_from_the_archive():
     client = ready_api()
-    client.run_etl()
+    if not succeeded_runs(client):  # the earlier modules leave many
+        client.run_etl()
     client("POST", "/variables", json=VARIABLE)
     client("POST", "/connections", json=CONNECTION)
     before = succeeded_runs(client)
