@@ -25,7 +25,8 @@ removes its hosts. See bench/README.md.
 Environment: BENCH_RUNS (repetitions of each figure, default 3; fewer for
 the slow ones, see CAPS), BENCH_RUNS_<figure> (one figure's repetitions),
 BENCH_SCALE_WORKERS (figure 6's worker counts, default "1 3 6"),
-BENCH_ONLY (figure numbers to run, e.g. "1 3"; default all),
+BENCH_ONLY (figure numbers to run, e.g. "1 3"; default all; the others are kept
+from the last results.json),
 BENCH_KEEP=1 (leave the hosts running at the end), BENCH_UI_PORT (18080),
 BENCH_STRATEGIES (the strategies figures 1, 2 and 4 run under, before and
 after in one run; default "linear mitogen_linear": stock Ansible, then

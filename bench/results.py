@@ -11,7 +11,7 @@ import threading
 import time
 from pathlib import Path
 
-from .settings import BENCH, ONLY, ROOT, RUNS, SCALE_WORKERS, elapsed, log, runs
+from .settings import ALL_FIGURES, BENCH, ONLY, ROOT, RUNS, SCALE_WORKERS, elapsed, log, runs
 
 
 class Load(threading.Thread):
@@ -102,6 +102,32 @@ class Results:
                      "settings": {"BENCH_RUNS": RUNS, "runs": {f: runs(f) for f in sorted(ONLY)},
                                   "BENCH_SCALE_WORKERS": SCALE_WORKERS},
                      "rows": [], "checks": [], "errors": [], "notes": [], "info": {}}
+        self.keep_other_figures()
+
+    def keep_other_figures(self):
+        """With BENCH_ONLY, the other figures stay as the last results.json
+        has them (rows, checks, errors, minutes and load), with a note of the
+        run they come from; a full run replaces everything."""
+        path = BENCH / "results.json"
+        if ONLY >= ALL_FIGURES or not path.exists():
+            return
+        old = json.loads(path.read_text())
+        others = sorted({r["figure"] for r in old.get("rows", [])} - ONLY)
+        if not others:
+            return
+        for key in ("rows", "checks", "errors"):
+            self.data[key] = [x for x in old.get(key, []) if x["figure"] not in ONLY]
+        for key in ("figure_minutes", "load"):
+            self.data["info"][key] = {f: v for f, v in old.get("info", {}).get(key, {}).items()
+                                      if f != "setup" and int(f) not in ONLY}
+        self.data["settings"]["runs"] = {**{int(f): n for f, n in old["settings"]["runs"].items()
+                                            if int(f) not in ONLY}, **self.data["settings"]["runs"]}
+        self.data["settings"]["runs"] = dict(sorted(self.data["settings"]["runs"].items()))
+        m = old["machine"]
+        self.data["notes"] = [n for n in old.get("notes", []) if n.split(" ", 1)[0] in {f"{f}." for f in others}] + [
+            f"figures {', '.join(map(str, others))} are from the run of {m['date']} (commit {m['commit']}, "
+            f"BENCH_RUNS={old['settings']['BENCH_RUNS']}); figures {', '.join(map(str, sorted(ONLY)))} from this "
+            f"one (BENCH_ONLY)"]
 
     def add(self, r):
         self.data["rows"].append(r)

@@ -35,7 +35,8 @@ def cut_note(figure):
 
 
 SCALE_WORKERS = [int(n) for n in os.environ.get("BENCH_SCALE_WORKERS", "1 3 6").split()]
-ONLY = {int(n) for n in os.environ.get("BENCH_ONLY", "").split()} or {1, 2, 3, 4, 5, 6, 7}
+ALL_FIGURES = {1, 2, 3, 4, 5, 6, 7}
+ONLY = {int(n) for n in os.environ.get("BENCH_ONLY", "").split()} or ALL_FIGURES
 KEEP = os.environ.get("BENCH_KEEP") == "1"
 # Figures 1, 2 and 4 run under each of these strategies, in this order: before
 # (stock Ansible's linear) and after (Mitogen's, what ansible.cfg selects), in
