@@ -263,8 +263,8 @@ class Bench:
         rpos, rtos, notes = [], [], []
         for n in range(runs(7)):
             self.client.wait_run("etl", self.client.trigger("etl"))
-            wait_archived_after(MASTER, time.time())
-            committer = Committer(f"bench_rebuild_{n + 1}", UI)
+            committer = Committer(f"bench_rebuild_{n + 1}", UI)  # makes the variable
+            wait_archived_after(MASTER, time.time())  # the run and the variable are in the archive
             committer.start()
             time.sleep(20)
             log(f"figure 7 run {n + 1}: destroying {MASTER} with its disk")

@@ -57,9 +57,9 @@ def test_a_lost_master_is_rebuilt_from_the_archive():
     client("POST", "/connections", json=CONNECTION)
     before = succeeded_runs(client)
     assert before, "no succeeded DAG run to lose"
+    committer = Committer(MARKER)  # makes the variable
     wait_archived_after(time.time())  # every commit above is in the archive
     publish, old_address = published_ports(MASTER), address(MASTER)
-    committer = Committer(MARKER)
     committer.start()
     time.sleep(20)  # commits up to the loss, some of them not archived yet
 

@@ -47,8 +47,9 @@ def wait_archived_after(master, moment, timeout=150):
 
 
 class Committer(threading.Thread):
-    """Sets the variable `key` to the time every second, through the REST API
-    (a commit as Airflow makes them), until .stop is set; .last is the newest
+    """Makes the variable `key` (wait for it to be archived before .start()),
+    then, once started, sets it to the time every second through the REST
+    API (a commit as Airflow makes them) until .finish(); .last is the newest
     value the api-server acknowledged. Errors (the master going away) are
     ignored."""
 
