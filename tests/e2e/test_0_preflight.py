@@ -344,8 +344,11 @@ def battery(tmp_path_factory):
         name, _, extra, _, _ = case
         inventory = inventories[name]
         facts = str(inventory.parent / "facts")
+        # a longer connection timeout than ansible.cfg's: four runs at once
+        # beside the molecule scenarios load the machine (a docker exec to the
+        # master once timed out after 10 s, failing a case for no input of its own)
         proc = sh(*PLAYBOOK, "-i", str(inventory), *extra, "playbooks/site.yml", check=False,
-                  env={**os.environ, "ANSIBLE_CACHE_PLUGIN_CONNECTION": facts})
+                  env={**os.environ, "ANSIBLE_CACHE_PLUGIN_CONNECTION": facts, "ANSIBLE_TIMEOUT": "60"})
         return name, proc
 
     before = host_state()
