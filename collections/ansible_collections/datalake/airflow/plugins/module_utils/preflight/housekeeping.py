@@ -51,7 +51,7 @@ def backup_s3(cluster: Cluster):
     """The backups' copies in S3 need the cluster's bucket and a plain key
     prefix."""
     from .core import truthy
-    from .stack import PREFIX_SEGMENT
+    from .stack import key_prefix
     first = cluster.first
     if not truthy(first.get("airflow_backup_s3_enabled", False)):
         return
@@ -60,9 +60,4 @@ def backup_s3(cluster: Cluster):
             "the backups are to be copied to S3, but airflow_cluster_s3_bucket is empty: set the bucket (with the "
             "store's endpoint, region and keys) in the inventory's group_vars/all, or set "
             "airflow_backup_s3_enabled: false to keep the backups on the master only."))
-    prefix = first.get("airflow_backup_s3_prefix")
-    segments = str(prefix).split("/") if isinstance(prefix, str) else [""]
-    if any(not PREFIX_SEGMENT.match(seg) or seg in (".", "..") for seg in segments):
-        yield first.problem("airflow_backup_s3_prefix", (
-            "it must be a key prefix of letters, digits and ! - _ . * ' ( ) in segments separated by /, without a "
-            "leading or trailing / and no . or .. segment: e.g. dumps or airflow/prod/dumps."))
+    yield from key_prefix(first, "airflow_backup_s3_prefix", "dumps")

@@ -172,6 +172,17 @@ def timeouts(cluster: Cluster):
             break
 
 
+def key_prefix(host, setting, example):
+    """An S3 key prefix setting: segments of S3's safe characters, no
+    leading or trailing /, no . or .. segment (task logs, backups)."""
+    prefix = host.get(setting)
+    segments = str(prefix).split("/") if isinstance(prefix, str) else [""]
+    if any(not PREFIX_SEGMENT.match(seg) or seg in (".", "..") for seg in segments):
+        yield host.problem(setting, (
+            "it must be a key prefix of letters, digits and ! - _ . * ' ( ) in segments separated by /, without a "
+            f"leading or trailing / and no . or .. segment: e.g. {example} or airflow/prod/{example}."))
+
+
 @rule(ROLE, scope="cluster")
 def remote_logging(cluster: Cluster):
     """Task logs in S3 need the cluster's bucket, a plain key prefix and a
@@ -184,12 +195,7 @@ def remote_logging(cluster: Cluster):
             "task logs go to S3, but airflow_cluster_s3_bucket is empty: set the bucket (with the store's endpoint, "
             "region and keys) in the inventory's group_vars/all, or set airflow_stack_remote_logging_enabled: false "
             "to keep task logs on the workers only."))
-    prefix = first.get("airflow_stack_remote_logging_prefix")
-    segments = str(prefix).split("/") if isinstance(prefix, str) else [""]
-    if any(not PREFIX_SEGMENT.match(seg) or seg in (".", "..") for seg in segments):
-        yield first.problem("airflow_stack_remote_logging_prefix", (
-            "it must be a key prefix of letters, digits and ! - _ . * ' ( ) in segments separated by /, without a "
-            "leading or trailing / and no . or .. segment: e.g. logs or airflow/prod/logs."))
+    yield from key_prefix(first, "airflow_stack_remote_logging_prefix", "logs")
     conn_id = first.get("airflow_stack_remote_logging_conn_id")
     if not isinstance(conn_id, str) or not CONN_ID.match(conn_id):
         yield first.problem("airflow_stack_remote_logging_conn_id", (
