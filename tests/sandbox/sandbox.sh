@@ -129,7 +129,12 @@ cmd_images() {
   local kind kinds=("$@")
   [ ${#kinds[@]} -gt 0 ] || read -r -a kinds <<< "$KINDS"
   build_rootfs
-  for kind in "${kinds[@]}"; do build_kind "$kind"; done
+  # the kinds at once: each mostly waits for the package mirror or PyPI (a
+  # cold build takes the longest one's time, not the sum)
+  local pids=() failed=0 pid
+  for kind in "${kinds[@]}"; do build_kind "$kind" & pids+=($!); done
+  for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+  [ "$failed" = 0 ] || { log "an image failed to build (above)"; exit 1; }
   rootfs_tag
   for kind in "${kinds[@]}"; do image_tag "$kind"; done
 }
