@@ -80,7 +80,7 @@ syntax: venv
 # The scenarios run the roles under stock Ansible (the linear strategy, no
 # Mitogen); the end-to-end test and make demo under ansible.cfg's Mitogen.
 molecule: venv images
-	for s in $(SCENARIOS); do ANSIBLE_STRATEGY=linear molecule test -s $$s; done
+	for s in $(SCENARIOS); do echo "== $$(date +%T) scenario $$s"; ANSIBLE_STRATEGY=linear molecule test -s $$s; done
 
 # The multi-host end-to-end test: a fresh sandbox cluster (e2e-cluster), then
 # the checks in tests/e2e (e2e-tests: REST API, logs across hosts, browser, a
@@ -112,6 +112,7 @@ e2e-tests: venv
 	$(MAKE) --no-print-directory e2e-rest; rest_rc=$$?; test $$first_rc -eq 0 && test $$rest_rc -eq 0
 e2e-first: venv
 	@mkdir -p .cache
+	@echo "== $$(date +%T) the battery (log: .cache/battery.log) beside $(E2E_BESIDE_BATTERY)"
 	set +e; export $(SANDBOX_TAGS); \
 	pytest -v -p no:cacheprovider --durations=10 $(E2E_BATTERY) > .cache/battery.log 2>&1 & battery_pid=$$!; \
 	pytest -v --durations=10 $(E2E_BESIDE_BATTERY); beside_rc=$$?; \
@@ -119,6 +120,7 @@ e2e-first: venv
 	echo "== end-to-end, first step: the battery exit $$battery_rc; beside it exit $$beside_rc"; \
 	test $$battery_rc -eq 0 && test $$beside_rc -eq 0
 e2e-rest: venv
+	@echo "== $$(date +%T) the other end-to-end modules, in order"
 	set +e; $(SANDBOX_TAGS) pytest -v --durations=30 $(E2E_REST); rest_rc=$$?; \
 	$(SANDBOX) destroy $(DEMO_HOSTS) sandbox-worker-3 $(DEMO_S3); test $$rest_rc -eq 0
 
@@ -130,21 +132,26 @@ e2e-rest: venv
 # docker network) once the end-to-end test's first step is done: beside the
 # later modules, which mostly wait for services, tasks and the archive (the
 # deploy and the battery keep the CPU busy themselves).
+# The sandbox images build (a cold machine: minutes) while the unit tier runs.
 # Every check runs, and each exit code counts.
-test: unit
-	$(MAKE) --no-print-directory images-test
+test: engine
 	@mkdir -p .cache
-	@echo "== lint, syntax and static checks in the background (log: .cache/checks.log); the end-to-end test's cluster"
+	@echo "== $$(date +%T) the sandbox images in the background (log: .cache/images.log); the unit tier"
+	set +e; $(MAKE) --no-print-directory images > .cache/images.log 2>&1 & images_pid=$$!; \
+	$(MAKE) --no-print-directory unit; unit_rc=$$?; wait $$images_pid; images_rc=$$?; cat .cache/images.log; \
+	test $$unit_rc -eq 0 && test $$images_rc -eq 0
+	$(MAKE) --no-print-directory images-test
+	@echo "== $$(date +%T) lint, syntax and static checks in the background (log: .cache/checks.log); the end-to-end test's cluster"
 	set +e; \
 	nice -n 10 $(MAKE) --no-print-directory -k lint syntax static > .cache/checks.log 2>&1 & checks_pid=$$!; \
 	$(MAKE) --no-print-directory e2e-cluster; cluster_rc=$$?; first_rc=1; rest_rc=1; \
 	if [ $$cluster_rc -eq 0 ]; then $(MAKE) --no-print-directory e2e-first; first_rc=$$?; fi; \
-	echo "== molecule scenarios in the background (log: .cache/molecule.log); the end-to-end test's other modules"; \
+	echo "== $$(date +%T) molecule scenarios in the background (log: .cache/molecule.log); the end-to-end test's other modules"; \
 	SANDBOX_NETWORK=airflow-molecule SANDBOX_CPU_SHARES=256 nice -n 10 \
 	  $(MAKE) --no-print-directory molecule > .cache/molecule.log 2>&1 & molecule_pid=$$!; \
 	if [ $$cluster_rc -eq 0 ]; then $(MAKE) --no-print-directory e2e-rest; rest_rc=$$?; fi; \
 	wait $$checks_pid; checks_rc=$$?; wait $$molecule_pid; molecule_rc=$$?; \
-	echo "== lint, syntax and static checks (.cache/checks.log)"; cat .cache/checks.log; \
+	echo "== $$(date +%T) lint, syntax and static checks (.cache/checks.log)"; cat .cache/checks.log; \
 	echo "== molecule scenarios (.cache/molecule.log)"; cat .cache/molecule.log; \
 	echo "== checks: exit $$checks_rc; molecule: exit $$molecule_rc; end-to-end: cluster exit $$cluster_rc, first step exit $$first_rc, the rest exit $$rest_rc"; \
 	test $$checks_rc -eq 0 && test $$molecule_rc -eq 0 && test $$cluster_rc -eq 0 && test $$first_rc -eq 0 && test $$rest_rc -eq 0
