@@ -5,8 +5,8 @@ import pytest
 
 from types import SimpleNamespace
 
-from cluster import (CA, INVENTORY, PLAYBOOK, S3_BUCKET, S3_ENDPOINT, WORKERS, address, hold_dag_id, ready_api, sh,
-                     write_probe_dags)
+from cluster import (CA, INVENTORY, PLAYBOOK, S3_BUCKET, S3_ENDPOINT, WORKERS, address, current_releases, hold_dag_id,
+                     ready_api, sh, write_probe_dags)
 
 
 @pytest.fixture(scope="module")
@@ -28,15 +28,28 @@ def runs_on_every_worker(api):
     return wanted, seen
 
 
+@pytest.fixture(scope="session")
+def _probe_release(tmp_path_factory):
+    """dags/ plus the test-only probe DAGs (cluster.PROBE_DAGS), written once,
+    and the DAG release they were last shipped as (none yet)."""
+    return SimpleNamespace(dags=write_probe_dags(tmp_path_factory.mktemp("probes") / "dags"), shipped=None)
+
+
 @pytest.fixture(scope="module")
-def probes(api, tmp_path_factory):
-    """dags/ plus the test-only probe DAGs (cluster.PROBE_DAGS), shipped to the
-    cluster; returns their folder (pass it on as airflow_dags_src)."""
-    dags = write_probe_dags(tmp_path_factory.mktemp("probes") / "dags")
-    sh(*PLAYBOOK, "-i", INVENTORY, "-e", f"airflow_dags_src={dags}", "playbooks/deploy-dags.yml")
+def probes(api, _probe_release):
+    """The probe DAGs on the cluster; returns their folder (pass it on as
+    airflow_dags_src). Shipped with deploy-dags.yml unless every host of the
+    inventory still runs the release they were last shipped as (a module in
+    between may have shipped another: then again)."""
+    release = _probe_release
+    if release.shipped is None or set(current_releases().values()) != {release.shipped}:
+        sh(*PLAYBOOK, "-i", INVENTORY, "-e", f"airflow_dags_src={release.dags}", "playbooks/deploy-dags.yml")
+        releases = set(current_releases().values())
+        assert len(releases) == 1, f"the hosts run different DAG releases: {releases}"
+        release.shipped = releases.pop()
     for dag_id in ("e2e_retry", "e2e_import", hold_dag_id(WORKERS[0])):
         api.wait_for_dag(dag_id)
-    return dags
+    return release.dags
 
 
 @pytest.fixture(scope="session")

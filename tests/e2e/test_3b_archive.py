@@ -6,18 +6,16 @@ restores from the archive, end to end on the sandbox cluster:
   the backup timers are installed and a timer's service makes a backup;
 - a commit reaches the archive within archive_timeout (no manual switch);
 - status.yml shows the archive and fails when it is older than its limit;
-- the broker keeps what it holds across a recreation of its container;
-- restore.yml -e airflow_backup_restore_source=archive with a target
-  moment brings back the DB as it was then (a later run is gone) and keeps
-  the data directory it replaces (the latest state: test_6_rebuild, which
-  also runs site.yml after its restore and sees 0 changed).
+- the broker keeps what it holds across a recreation of its container.
+
+Restores from the archive (to a moment, onto a new master after the old
+one was lost with its disk): test_6_rebuild.
 
 The cluster is left healthy (later modules use it).
 """
 
 import json
 import time
-from datetime import datetime, timezone
 
 from cluster import BASE, DEMO_SECRETS, INVENTORY, MASTER, PLAYBOOK, archive, ready_api, sh
 from cluster.archive import PGBACKREST
@@ -39,10 +37,6 @@ def info():
 
 def wait_archived_after(moment, timeout=150):
     return archive.wait_archived_after(MASTER, moment, timeout)
-
-
-def etl_runs(client):
-    return {r["dag_run_id"] for r in client("GET", "/dags/etl/dagRuns", params={"limit": 1000})["dag_runs"]}
 
 
 def test_the_repository_holds_an_encrypted_full_backup_in_the_bucket(s3):
@@ -96,28 +90,3 @@ def test_the_broker_keeps_its_data_across_a_recreation():
     assert on_master(f"{REDIS} LRANGE e2e-durable 0 -1").stdout.split() == ["one", "two", "three"]
     assert on_master(f"ls {BASE}/broker/appendonlydir").stdout.strip()
     on_master(f"{REDIS} DEL e2e-durable")
-
-
-def test_restore_from_the_archive_to_a_moment():
-    """Point-in-time recovery: the DB as it was between two runs (the latest
-    state is restored by test_6_rebuild, onto a new master)."""
-    client = ready_api()
-    first = client.run_etl()
-    moment = datetime.now(timezone.utc)
-    time.sleep(2)
-    second = client.run_etl()
-    wait_archived_after(time.time())
-    assert {first, second} <= etl_runs(client)
-
-    confirm = ["-e", "airflow_backup_restore_confirm=yes", "-e", "airflow_backup_restore_source=archive"]
-    target = moment.strftime("%Y-%m-%d %H:%M:%S+00")
-    out = play("playbooks/restore.yml", *confirm, "-e", f"airflow_backup_restore_target='{target}'").stdout
-    kept = on_master(f"ls -d {BASE}/postgres.before-restore-*").stdout.split()
-    assert kept and f"is kept in {kept[-1]}" in " ".join(out.split()), out[-3000:]
-    client = ready_api()
-    runs = etl_runs(client)
-    assert first in runs and second not in runs, (target, first, second)
-    # the restored DB archives again, on its new timeline
-    wait_archived_after(time.time())
-    assert not [s for s in DEMO_SECRETS if s in out]
-    on_master(f"rm -rf {BASE}/postgres.before-restore-*")
