@@ -22,7 +22,7 @@ SANDBOX_TAGS = SANDBOX_TAG_AIRFLOW_BASE=$$($(SANDBOX) image-tag airflow-base) \
   SANDBOX_TAG_POSTGRES=$$($(SANDBOX) image-tag postgres) SANDBOX_TAG_REDIS=$$($(SANDBOX) image-tag redis) \
   SANDBOX_S3_ADDRESS=$$($(SANDBOX) address $(DEMO_S3))
 
-.PHONY: help venv engine images images-test unit lint syntax static docs molecule e2e e2e-cluster e2e-tests e2e-first e2e-rest test demo demo-down bench clean
+.PHONY: help venv engine images images-test unit lint syntax static docs molecule e2e e2e-cluster e2e-tests e2e-first e2e-rest e2e-rest-a e2e-rest-b test demo demo-down bench clean
 
 help:
 	@echo "make demo       start the local sandbox cluster and deploy to it"
@@ -95,18 +95,21 @@ e2e-cluster: venv images
 	wait $$browser_pid; browser_rc=$$?; cat .cache/browser.log; \
 	test $$demo_rc -eq 0 && test $$browser_rc -eq 0
 
-# The end-to-end checks in two steps. e2e-first: two lanes at once, the
-# battery of broken inventories (test_0, which only reads the hosts and checks
-# that none changed) beside the modules that only use the running cluster
-# through its API and the UI's users (test_1, test_1b, test_1e: no file,
-# unit, account or container of a host changes); the battery's output
-# follows. e2e-rest: the other modules in order, one after the other (they
-# change the cluster: DAG releases, a third worker, restores, an upgrade,
-# faults, the master rebuilt), then the sandbox is removed. Every lane runs
-# whatever another's result, and each exit code counts.
+# The end-to-end checks in steps. e2e-first: two lanes at once, the battery
+# of broken inventories (test_0, which only reads the hosts and checks that
+# none changed) beside the modules that only use the running cluster through
+# its API and the UI's users (test_1, test_1b, test_1e: no file, unit,
+# account or container of a host changes); the battery's output follows.
+# e2e-rest: the other modules in order, one after the other (they change the
+# cluster: DAG releases, a third worker, restores, an upgrade, faults, the
+# master rebuilt), in two parts (make test starts the molecule scenarios
+# between them: the second part mostly waits for tasks, drains and the
+# archive), then the sandbox is removed. Every lane and part runs whatever
+# another's result, and each exit code counts.
 E2E_BATTERY := tests/e2e/test_0_preflight.py
 E2E_BESIDE_BATTERY := tests/e2e/test_1_cluster.py tests/e2e/test_1b_services.py tests/e2e/test_1e_objects.py
-E2E_REST = $(filter-out $(E2E_BATTERY) $(E2E_BESIDE_BATTERY),$(sort $(wildcard tests/e2e/test_*.py)))
+E2E_REST_A := tests/e2e/test_1c_dags.py tests/e2e/test_1d_workers.py tests/e2e/test_1f_s3.py
+E2E_REST_B = $(filter-out $(E2E_BATTERY) $(E2E_BESIDE_BATTERY) $(E2E_REST_A),$(sort $(wildcard tests/e2e/test_*.py)))
 e2e-tests: venv
 	set +e; $(MAKE) --no-print-directory e2e-first; first_rc=$$?; \
 	$(MAKE) --no-print-directory e2e-rest; rest_rc=$$?; test $$first_rc -eq 0 && test $$rest_rc -eq 0
@@ -120,8 +123,14 @@ e2e-first: venv
 	echo "== end-to-end, first step: the battery exit $$battery_rc; beside it exit $$beside_rc"; \
 	test $$battery_rc -eq 0 && test $$beside_rc -eq 0
 e2e-rest: venv
-	@echo "== $$(date +%T) the other end-to-end modules, in order"
-	set +e; $(SANDBOX_TAGS) pytest -v --durations=30 $(E2E_REST); rest_rc=$$?; \
+	set +e; $(MAKE) --no-print-directory e2e-rest-a; a_rc=$$?; \
+	$(MAKE) --no-print-directory e2e-rest-b; b_rc=$$?; test $$a_rc -eq 0 && test $$b_rc -eq 0
+e2e-rest-a: venv
+	@echo "== $$(date +%T) the end-to-end modules $(E2E_REST_A)"
+	$(SANDBOX_TAGS) pytest -v --durations=10 $(E2E_REST_A)
+e2e-rest-b: venv
+	@echo "== $$(date +%T) the end-to-end modules $(E2E_REST_B)"
+	set +e; $(SANDBOX_TAGS) pytest -v --durations=30 $(E2E_REST_B); rest_rc=$$?; \
 	$(SANDBOX) destroy $(DEMO_HOSTS) sandbox-worker-3 $(DEMO_S3); test $$rest_rc -eq 0
 
 # The rest of the checks run in the background beside the end-to-end test, at
@@ -129,9 +138,10 @@ e2e-rest: venv
 # the CPU the end-to-end test leaves idle rather than slow it down, so the
 # suite takes far less than one after the other. The lint, syntax and static
 # checks start at once; the molecule scenarios (their own hosts, on their own
-# docker network) once the end-to-end test's first step is done: beside the
-# later modules, which mostly wait for services, tasks and the archive (the
-# deploy and the battery keep the CPU busy themselves).
+# docker network) from the end-to-end test's second part on, beside the
+# modules that mostly wait for services, tasks, drains and the archive (the
+# deploy, the battery, the DAG deploys and the third worker keep the CPU busy
+# themselves).
 # The sandbox images build (a cold machine: minutes) while the unit tier runs.
 # Every check runs, and each exit code counts.
 test: engine
@@ -144,17 +154,18 @@ test: engine
 	@echo "== $$(date +%T) lint, syntax and static checks in the background (log: .cache/checks.log); the end-to-end test's cluster"
 	set +e; \
 	nice -n 10 $(MAKE) --no-print-directory -k lint syntax static > .cache/checks.log 2>&1 & checks_pid=$$!; \
-	$(MAKE) --no-print-directory e2e-cluster; cluster_rc=$$?; first_rc=1; rest_rc=1; \
+	$(MAKE) --no-print-directory e2e-cluster; cluster_rc=$$?; first_rc=1; a_rc=1; rest_rc=1; \
 	if [ $$cluster_rc -eq 0 ]; then $(MAKE) --no-print-directory e2e-first; first_rc=$$?; fi; \
-	echo "== $$(date +%T) molecule scenarios in the background (log: .cache/molecule.log); the end-to-end test's other modules"; \
+	if [ $$cluster_rc -eq 0 ]; then $(MAKE) --no-print-directory e2e-rest-a; a_rc=$$?; fi; \
+	echo "== $$(date +%T) molecule scenarios in the background (log: .cache/molecule.log)"; \
 	SANDBOX_NETWORK=airflow-molecule SANDBOX_CPU_SHARES=256 nice -n 10 \
 	  $(MAKE) --no-print-directory molecule > .cache/molecule.log 2>&1 & molecule_pid=$$!; \
-	if [ $$cluster_rc -eq 0 ]; then $(MAKE) --no-print-directory e2e-rest; rest_rc=$$?; fi; \
+	if [ $$cluster_rc -eq 0 ]; then $(MAKE) --no-print-directory e2e-rest-b; rest_rc=$$?; fi; \
 	wait $$checks_pid; checks_rc=$$?; wait $$molecule_pid; molecule_rc=$$?; \
 	echo "== $$(date +%T) lint, syntax and static checks (.cache/checks.log)"; cat .cache/checks.log; \
 	echo "== molecule scenarios (.cache/molecule.log)"; cat .cache/molecule.log; \
-	echo "== checks: exit $$checks_rc; molecule: exit $$molecule_rc; end-to-end: cluster exit $$cluster_rc, first step exit $$first_rc, the rest exit $$rest_rc"; \
-	test $$checks_rc -eq 0 && test $$molecule_rc -eq 0 && test $$cluster_rc -eq 0 && test $$first_rc -eq 0 && test $$rest_rc -eq 0
+	echo "== checks: exit $$checks_rc; molecule: exit $$molecule_rc; end-to-end: cluster exit $$cluster_rc, first step exit $$first_rc, the rest exit $$a_rc and $$rest_rc"; \
+	test $$checks_rc -eq 0 && test $$molecule_rc -eq 0 && test $$cluster_rc -eq 0 && test $$first_rc -eq 0 && test $$a_rc -eq 0 && test $$rest_rc -eq 0
 
 demo: venv images
 	SANDBOX_PUBLISH="127.0.0.1:$(DEMO_UI_PORT):8080 127.0.0.1:$(DEMO_FLOWER_PORT):5555" $(SANDBOX) create $(DEMO_MASTER)

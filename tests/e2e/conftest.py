@@ -5,8 +5,8 @@ import pytest
 
 from types import SimpleNamespace
 
-from cluster import (CA, INVENTORY, PLAYBOOK, S3_BUCKET, S3_ENDPOINT, WORKERS, address, current_releases, hold_dag_id,
-                     ready_api, sh, write_probe_dags)
+from cluster import (CA, INVENTORY, PLAYBOOK, ROOT, S3_BUCKET, S3_ENDPOINT, WORKERS, address, current_releases,
+                     hold_dag_id, ready_api, sh, write_probe_dags)
 
 
 @pytest.fixture(scope="module")
@@ -28,11 +28,18 @@ def runs_on_every_worker(api):
     return wanted, seen
 
 
+# The DAG release the probe DAGs were last shipped as (its name is a hash of
+# the files, the same in every pytest session: make test runs the modules in
+# more than one).
+PROBE_RELEASE = ROOT / ".cache" / "e2e-probe-release"
+
+
 @pytest.fixture(scope="session")
 def _probe_release(tmp_path_factory):
     """dags/ plus the test-only probe DAGs (cluster.PROBE_DAGS), written once,
-    and the DAG release they were last shipped as (none yet)."""
-    return SimpleNamespace(dags=write_probe_dags(tmp_path_factory.mktemp("probes") / "dags"), shipped=None)
+    and the DAG release they were last shipped as (None: not yet)."""
+    shipped = PROBE_RELEASE.read_text().strip() if PROBE_RELEASE.exists() else None
+    return SimpleNamespace(dags=write_probe_dags(tmp_path_factory.mktemp("probes") / "dags"), shipped=shipped)
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +54,8 @@ def probes(api, _probe_release):
         releases = set(current_releases().values())
         assert len(releases) == 1, f"the hosts run different DAG releases: {releases}"
         release.shipped = releases.pop()
+        PROBE_RELEASE.parent.mkdir(exist_ok=True)
+        PROBE_RELEASE.write_text(release.shipped + "\n")
     for dag_id in ("e2e_retry", "e2e_import", hold_dag_id(WORKERS[0])):
         api.wait_for_dag(dag_id)
     return release.dags
