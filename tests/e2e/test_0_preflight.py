@@ -128,25 +128,15 @@ CASES = _cases(
     ("port-out-of-range", group_vars("airflow_cluster_api_port: 70000\n"), [],
      "airflow_cluster_api_port is 70000: it must be a port number from 1 to 65535", {"airflow_cluster_api_port"}),
     # rolling changes and timeouts
-    ("grace-period-in-words", group_vars("airflow_stack_worker_stop_grace_period: ten minutes\n"), [],
-     "argument 'airflow_stack_worker_stop_grace_period' is of type str", None),
     ("grace-period-negative", group_vars("airflow_stack_worker_stop_grace_period: -5\n"), [],
      "airflow_stack_worker_stop_grace_period is -5: it must be a whole number of seconds, at least 1",
      {"airflow_stack_worker_stop_grace_period"}),
     ("rolling-batch-over-100-percent", group_vars('airflow_stack_rolling_batch: "150%"\n'), [],
      "airflow_stack_rolling_batch is '150%': it must be a number of workers (e.g. 2) or a percentage",
      {"airflow_stack_rolling_batch"}),
-    ("rolling-batch-zero", group_vars('airflow_stack_rolling_batch: "0"\n'), [],
-     "airflow_stack_rolling_batch is '0': it must be a number of workers", {"airflow_stack_rolling_batch"}),
     ("visibility-shorter-than-the-grace-period", group_vars("airflow_stack_celery_visibility_timeout: 120\n"), [],
      "airflow_stack_celery_visibility_timeout is 120: it must be longer than airflow_stack_worker_stop_grace_period "
      "(180 s)", {"airflow_stack_celery_visibility_timeout"}),
-    ("heartbeat-timeout-zero", group_vars("airflow_stack_task_heartbeat_timeout: 0\n"), [],
-     "airflow_stack_task_heartbeat_timeout is 0: it must be a whole number of seconds, at least 30",
-     {"airflow_stack_task_heartbeat_timeout"}),
-    ("queued-timeout-zero", group_vars("airflow_stack_task_queued_timeout: 0\n"), [],
-     "airflow_stack_task_queued_timeout is 0: it must be a whole number of seconds, at least 30",
-     {"airflow_stack_task_queued_timeout"}),
     ("wait-timeout-zero", group_vars("airflow_cluster_wait_timeout: 0\n"), [],
      "airflow_cluster_wait_timeout is 0: it must be a whole number of seconds, at least 1",
      {"airflow_cluster_wait_timeout"}),
@@ -157,41 +147,20 @@ CASES = _cases(
     ("extra-env-value-with-a-newline", group_vars('airflow_stack_extra_env: {AIRFLOW__CORE__PARALLELISM: "8\\nX=1"}\n'), [],
      f"airflow_stack_extra_env.AIRFLOW__CORE__PARALLELISM is {SECRET}: a value must be one line of text",
      {"airflow_stack_extra_env.AIRFLOW__CORE__PARALLELISM"}),
-    ("extra-env-lowercase-name", group_vars("airflow_stack_extra_env: {airflow__core__parallelism: '8'}\n"), [],
-     "airflow_stack_extra_env.airflow__core__parallelism is 'airflow__core__parallelism': an environment variable's "
-     "name is upper-case", {"airflow_stack_extra_env.airflow__core__parallelism"}),
     # paths
-    ("base-dir-root", group_vars("airflow_cluster_base_dir: /\n"), [],
-     "airflow_cluster_base_dir is '/': it is a system directory", {"airflow_cluster_base_dir"}),
     ("base-dir-relative", group_vars("airflow_cluster_base_dir: srv/airflow\n"), [],
      "airflow_cluster_base_dir is 'srv/airflow': it must be an absolute path", {"airflow_cluster_base_dir"}),
-    ("base-dir-a-system-directory", group_vars("airflow_cluster_base_dir: /usr/local\n"), [],
-     "airflow_cluster_base_dir is '/usr/local': it is a system directory", {"airflow_cluster_base_dir"}),
-    ("base-dir-in-etc", group_vars("airflow_cluster_base_dir: /etc/airflow\n"), [],
-     "airflow_cluster_base_dir is '/etc/airflow': it is inside /etc", {"airflow_cluster_base_dir"}),
     ("base-dir-in-a-tmpfs-tree", group_vars("airflow_cluster_base_dir: /run/airflow\n"), [],
      "airflow_cluster_base_dir is '/run/airflow': it is inside /run", {"airflow_cluster_base_dir"}),
-    ("base-dir-with-a-space", group_vars('airflow_cluster_base_dir: "/srv/air flow"\n'), [],
-     "airflow_cluster_base_dir is '/srv/air flow': it may only hold letters", {"airflow_cluster_base_dir"}),
     ("backups-in-the-db-data", group_vars(f"airflow_cluster_backup_dir: {BASE}/postgres/backups\n"), [],
      f"airflow_cluster_backup_dir is '{BASE}/postgres/backups': it is inside {BASE}/postgres",
      {"airflow_cluster_backup_dir"}),
-    ("backups-in-the-logs", group_vars(f"airflow_cluster_backup_dir: {BASE}/logs/backups\n"), [],
-     f"it is inside {BASE}/logs, which the stack manages", {"airflow_cluster_backup_dir"}),
-    ("backups-are-the-tree", group_vars(f"airflow_cluster_backup_dir: {BASE}\n"), [],
-     f"airflow_cluster_backup_dir is '{BASE}': it is the tree itself", {"airflow_cluster_backup_dir"}),
     ("tree-inside-the-backups", group_vars("airflow_cluster_backup_dir: /data\nairflow_cluster_base_dir: /data/airflow\n"),
      [], "airflow_cluster_base_dir is '/data/airflow': it is inside the backups' directory", {"airflow_cluster_base_dir"}),
     # names
-    ("project-name-in-capitals", group_vars("airflow_cluster_project_name: Airflow\n"), [],
-     "airflow_cluster_project_name is 'Airflow': docker compose takes lowercase", {"airflow_cluster_project_name"}),
     ("db-user-with-a-dash", group_vars("airflow_cluster_postgres_user: air-flow\n"), [],
      "airflow_cluster_postgres_user is 'air-flow': PostgreSQL and the connection URLs take",
      {"airflow_cluster_postgres_user"}),
-    ("db-name-too-long", group_vars(f"airflow_cluster_postgres_db: {'a' * 64}\n"), [],
-     "at most 63 characters", {"airflow_cluster_postgres_db"}),
-    ("account-name-with-a-space", group_vars('airflow_cluster_user: "air flow"\n'), [],
-     "airflow_cluster_user is 'air flow': Linux account names", {"airflow_cluster_user"}),
     ("image-name-in-capitals", group_vars("airflow_image_name: Sandbox/Airflow\n"), [],
      "airflow_image_name is 'Sandbox/Airflow': docker takes a repository name of lowercase", {"airflow_image_name"}),
     ("backend-image-with-a-space", group_vars('airflow_cluster_postgres_image: "postgres 17"\n'), [],
@@ -200,18 +169,12 @@ CASES = _cases(
      "airflow_image_base is 'apache/airflow:3.3.1-python3.12': it is Airflow 3.3.1, but airflow_cluster_airflow_version "
      "is '3.3.2'", {"airflow_image_base"}),
     # counts that would delete what is in use
-    ("dag-releases-kept-zero", group_vars("airflow_dags_keep_releases: 0\n"), [],
-     "airflow_dags_keep_releases is 0: it must be a whole number of 1 or more", {"airflow_dags_keep_releases"}),
     ("backups-kept-zero", group_vars("airflow_backup_keep: 0\n"), [],
      "airflow_backup_keep is 0: it must be a whole number of 1 or more", {"airflow_backup_keep"}),
-    ("log-days-zero", group_vars("airflow_retention_log_days: 0\n"), [],
-     "airflow_retention_log_days is 0: it must be a whole number of 1 or more", {"airflow_retention_log_days"}),
     # secrets
     ("weak-admin-password", group_vars("vault_airflow_admin_password: admin12345\n"), [],
      f"airflow_users_admin_password is {SECRET}: it is too weak (10 characters, at least 16 needed)",
      {"airflow_users_admin_password"}),
-    ("weak-flower-password", group_vars("vault_airflow_flower_password: flower\n"), [],
-     f"airflow_stack_flower_password is {SECRET}: it is too weak", {"airflow_stack_flower_password"}),
     ("secret-not-set", group_vars('vault_airflow_jwt_secret: ""\n'), [],
      f"airflow_stack_jwt_secret is {SECRET}: it is not set", {"airflow_stack_jwt_secret"}),
     ("secret-that-breaks-urls", group_vars('vault_airflow_redis_password: "p@ss:word-0123456789"\n'), [],
@@ -233,12 +196,6 @@ CASES = _cases(
      (f"On {MASTER}: airflow_stack_base_dir is '/data/airflow': this release no longer reads that name; it is now "
       "airflow_cluster_base_dir", "airflow_user_uid is 51000: this release no longer reads that name; it is now "
       "airflow_cluster_uid"), {"airflow_stack_base_dir", "airflow_user_uid"}),
-    ("user-setting-under-its-stack-name", group_vars("airflow_stack_admin_user: ops\n"), [],
-     (f"On {MASTER}: airflow_stack_admin_user is 'ops': this release no longer reads that name; it is now "
-      "airflow_users_admin_user"), {"airflow_stack_admin_user"}),
-    ("firewall-setting-under-its-stack-name", group_vars("airflow_stack_firewall_ui_networks: [192.0.2.0/24]\n"), [],
-     (f"On {MASTER}: airflow_stack_firewall_ui_networks is [\"192.0.2.0/24\"]: this release no longer reads that "
-      "name; it is now airflow_firewall_ui_networks"), {"airflow_stack_firewall_ui_networks"}),
     # the UI's users
     ("user-with-an-unknown-role", group_vars("airflow_users_list: [{username: ann, role: Superuser, email: a@x.invalid}]\n"
                                              "vault_airflow_user_passwords: {ann: sandbox-demo-0123456789}\n"), [],
@@ -246,10 +203,6 @@ CASES = _cases(
     ("user-without-a-password", group_vars("airflow_users_list: [{username: ann, role: Op, email: a@x.invalid}]\n"), [],
      f"airflow_users_passwords.ann is {SECRET}: 'ann' has no password: add it to vault_airflow_user_passwords",
      {"airflow_users_passwords.ann"}),
-    ("user-that-is-the-admin", group_vars("airflow_users_list: [{username: Admin, role: Op, email: o@x.invalid}]\n"
-                                          "vault_airflow_user_passwords: {Admin: sandbox-demo-0123456789}\n"), [],
-     "airflow_users_list[0].username is 'Admin': it is listed twice (or is the admin account", 
-     {"airflow_users_list[0].username"}),
     ("two-users-one-email", group_vars("airflow_users_list: [{username: ann, role: Op, email: a@x.invalid},"
                                        " {username: bob, role: User, email: A@x.invalid}]\n"
                                        "vault_airflow_user_passwords: {ann: sandbox-demo-0123456789,"
@@ -265,9 +218,6 @@ CASES = _cases(
     # the firewall
     ("firewall-network-not-a-cidr", group_vars("airflow_firewall_ui_networks: [10.0.0.0/33, office]\n"), [],
      "10.0.0.0/33, office: not an IPv4 address or CIDR", {"airflow_firewall_ui_networks"}),
-    ("firewall-internal-network-a-keyword", group_vars("airflow_firewall_internal_networks: [controller]\n"), [],
-     "airflow_firewall_internal_networks is [\"controller\"]: controller: not an IPv4 address",
-     {"airflow_firewall_internal_networks"}),
     # TLS
     ("tls-certificate-missing", group_vars("airflow_stack_tls_cert_file: /nonexistent/airflow.crt\n"), [],
      "airflow_stack_tls_cert_file is '/nonexistent/airflow.crt': the api-server serves HTTPS (airflow_stack_tls_enabled), "
@@ -278,26 +228,17 @@ CASES = _cases(
      "airflow_stack_ui_url is 'https://ui.sandbox.invalid:8080': airflow_stack_tls_cert_file does not name "
      "ui.sandbox.invalid", {"airflow_stack_ui_url"}),
     # the host roles
-    ("uid-of-root", group_vars("airflow_cluster_uid: 0\n"), [],
-     "airflow_cluster_uid is 0: it must be a whole number from 1 up", {"airflow_cluster_uid"}),
     ("uid-of-another-account", group_vars("airflow_cluster_uid: 51234\n"), [],
      f"airflow_cluster_uid is 51234: user 'airflow' already exists with UID {UID}, not the requested 51234",
      {"airflow_cluster_uid"}),
-    ("gid-of-another-group", group_vars("airflow_cluster_gid: 51234\n"), [],
-     f"airflow_cluster_gid is 51234: group 'airflow' already exists with GID {GID}, not the requested 51234",
-     {"airflow_cluster_gid"}),
     ("acl-user-that-does-not-exist", group_vars("airflow_user_acl_users: [ghost]\n"), [],
      f"On {MASTER}: airflow_user_acl_users is [\"ghost\"]: ghost: no such user on {MASTER}", {"airflow_user_acl_users"}),
     ("docker-user-that-does-not-exist", host_vars(W2, "docker_users: [airflow, ci-bot]\n"), [],
      f"On {W2}: docker_users is", {"docker_users"}),
-    ("dir-mode-not-octal", group_vars('airflow_user_dir_mode: "rwxrwsr-x"\n'), [],
-     "airflow_user_dir_mode is 'rwxrwsr-x': it must be an octal string", {"airflow_user_dir_mode"}),
     ("subdir-outside-the-tree", group_vars("airflow_user_subdirs: [logs, /etc]\n"), [],
      "it must be a list of relative names inside airflow_cluster_base_dir", {"airflow_user_subdirs"}),
     ("unknown-docker-install-source", host_vars(W1, "docker_install_source: rsync\n"), [],
      f"On {W1}: role docker: value of docker_install_source must be one of: docker_repo, distro, got: rsync", None),
-    ("unknown-awscli-install-source", group_vars("awscli_install_source: pip\n"), [],
-     "awscli_install_source is 'pip': it must be one of official", {"awscli_install_source"}),
     ("unknown-image-source", group_vars("airflow_image_source: rsync\n"), [],
      "airflow_image_source is 'rsync': it must be one of build, pull, ship", {"airflow_image_source"}),
     ("registry-user-without-password", group_vars("airflow_image_registry_username: puller\n"), [],
@@ -310,8 +251,6 @@ CASES = _cases(
     ("advertise-address-ipv6", host_vars(W1, 'airflow_cluster_advertise_address: "fd00::10"\n'), [],
      f"On {W1}: airflow_cluster_advertise_address is 'fd00::10': it is an IPv6 address",
      {"airflow_cluster_advertise_address"}),
-    ("advertise-address-loopback", host_vars(W1, "airflow_cluster_advertise_address: 127.0.0.1\n"), [],
-     f"On {W1}: airflow_cluster_advertise_address is '127.0.0.1': it is a loopback", {"airflow_cluster_advertise_address"}),
     ("advertise-address-docker-bridge", host_vars(W2, "airflow_cluster_advertise_address: 172.17.0.1\n"), [],
      f"On {W2}: airflow_cluster_advertise_address is '172.17.0.1': it is the address of docker0, a Docker network",
      {"airflow_cluster_advertise_address"}),
@@ -357,8 +296,10 @@ def battery(tmp_path_factory):
     return results, before, host_state()
 
 
-def test_the_battery_has_at_least_70_broken_inventories():
-    assert len({c[0] for c in CASES}) == len(CASES) >= 70
+def test_the_battery_has_at_least_45_broken_inventories():
+    """A representative case of each class the rules refuse; every value of
+    every rule is in the unit tier (tests/unit/test_preflight_*.py)."""
+    assert len({c[0] for c in CASES}) == len(CASES) >= 45
 
 
 def test_no_host_changed_during_the_battery(battery):

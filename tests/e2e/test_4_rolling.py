@@ -27,11 +27,12 @@ def _image_of(host, service):
 
 @pytest.mark.parametrize("host, queue, service", [
     (WORKERS[0], WORKERS[0], "worker"),
-    (MASTER, "master", "worker"),  # the master's optional local worker (on in the sandbox)
 ])
 def test_a_stopped_worker_finishes_its_running_task(api, probes, host, queue, service):
     """Warm shutdown: `docker stop` of a worker that runs a task waits for the
-    task, which succeeds in its first try, instead of killing it."""
+    task, which succeeds in its first try, instead of killing it. (The
+    master's optional local worker is the same service of the same template,
+    with the same stop grace period.)"""
     seconds = 25
     dag_id = hold_dag_id(queue)
     run_id = api.trigger(dag_id, {"seconds": seconds})
