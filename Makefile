@@ -191,6 +191,7 @@ bench: venv images
 
 demo-down:
 	$(SANDBOX) destroy $(DEMO_HOSTS) sandbox-worker-3 $(DEMO_S3)
+	rm -f .cache/e2e-probe-release .cache/e2e-upgraded-image-dir
 
 clean: demo-down
 	rm -rf $(VENV) .cache

@@ -19,6 +19,9 @@ from cluster import (BASE, INVENTORY, MASTER, PLAYBOOK, ROOT, WORKERS, address, 
                      recap)
 
 NEW_REQUIREMENT = "inflection"
+# Where the upgraded image's build directory is written (make demo-down
+# removes it with the cluster).
+UPGRADED_IMAGE_DIR = ROOT / ".cache" / "e2e-upgraded-image-dir"
 
 
 def _image_of(host, service):
@@ -105,6 +108,9 @@ def test_an_upgrade_rolls_out_without_losing_a_running_task(api, probes, tmp_pat
             on_host(w, f"touch {BASE}/data/{release}", check=False)
     out = "".join(lines)
     assert rc == 0, out[-5000:]
+    # the cluster now runs the image of this build directory: later modules'
+    # site.yml runs pass it on (test_6_rebuild), or they would roll it back
+    UPGRADED_IMAGE_DIR.write_text(f"{build}\n")
     assert released, "site.yml never drained a worker"
     assert master_recreated_under_load, "the master's services were not recreated before the workers were rolled"
 

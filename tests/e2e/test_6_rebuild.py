@@ -44,6 +44,14 @@ CONNECTION = {"connection_id": "e2e_rebuild", "conn_type": "http", "host": "exam
 MARKER = "e2e_rebuild_last_commit"
 
 
+def image_args():
+    """-e airflow_image_build_dir=... when test_4_rolling upgraded the image
+    (site.yml without it would roll the cluster back to the original one)."""
+    path = ROOT / ".cache" / "e2e-upgraded-image-dir"
+    build = path.read_text().strip() if path.exists() else ""
+    return ["-e", f"airflow_image_build_dir={build}"] if build and os.path.isdir(build) else []
+
+
 def play(playbook, *args):
     return sh(*PLAYBOOK, "-i", INVENTORY, "--flush-cache", *args, playbook)
 
@@ -97,7 +105,7 @@ def test_a_lost_master_is_rebuilt_from_the_archive():
     sh("env", f"SANDBOX_PUBLISH={publish}", str(SANDBOX), "create", MASTER)
     sh(str(SANDBOX), "tls", MASTER)
 
-    out = play("playbooks/site.yml").stdout
+    out = play("playbooks/site.yml", *image_args()).stdout
     assert "holds another PostgreSQL system" in " ".join(out.split()), out[-3000:]
     changed = recap(out)
     if address(MASTER) == old_address:
@@ -142,7 +150,7 @@ def test_then_site_yml_under_stock_ansible_changes_nothing_and_prints_no_secret(
     inputs are in place skipped, no backup taken (same image), no secret
     printed even with -v. (Check mode under Mitogen: test_1c_dags.)"""
     before = dumps()
-    out = sh(*PLAYBOOK, "-i", INVENTORY, "-v", "playbooks/site.yml",
+    out = sh(*PLAYBOOK, "-i", INVENTORY, "-v", *image_args(), "playbooks/site.yml",
              env={**os.environ, "ANSIBLE_STRATEGY": "linear"}).stdout
     assert "mitogen" not in out.lower(), "Mitogen ran although the strategy was linear"
     stats = recap(out)
