@@ -36,7 +36,9 @@ from datetime import datetime, timezone
 from cluster import (BASE, DEMO_SECRETS, INVENTORY, MASTER, PLAYBOOK, ROOT, SANDBOX, WORKERS, address, changed_tasks,
                      container_id, ready_api, recap, sh)
 from cluster.archive import Committer, restored_commit
+from test_3_backup import dumps
 from test_3b_archive import info, on_master, wait_archived_after
+from test_4_rolling import UPGRADED_IMAGE_DIR
 
 VARIABLE = {"key": "e2e_rebuild", "value": "made through the REST API before the loss"}
 CONNECTION = {"connection_id": "e2e_rebuild", "conn_type": "http", "host": "example.invalid", "port": 8443}
@@ -46,8 +48,7 @@ MARKER = "e2e_rebuild_last_commit"
 def image_args():
     """-e airflow_image_build_dir=... when test_4_rolling upgraded the image
     (site.yml without it would roll the cluster back to the original one)."""
-    path = ROOT / ".cache" / "e2e-upgraded-image-dir"
-    build = path.read_text().strip() if path.exists() else ""
+    build = UPGRADED_IMAGE_DIR.read_text().strip() if UPGRADED_IMAGE_DIR.exists() else ""
     return ["-e", f"airflow_image_build_dir={build}"] if build and os.path.isdir(build) else []
 
 
@@ -65,12 +66,6 @@ def published_ports(host):
     lines = sh("docker", "port", host).stdout.split("\n")
     # "8080/tcp -> 127.0.0.1:8080" -> "127.0.0.1:8080:8080"
     return " ".join(f"{line.split(' -> ')[1]}:{line.split('/')[0]}" for line in lines if " -> " in line)
-
-
-def dumps():
-    """The pg_dump backups on the master."""
-    out = on_master(f"ls -1 {BASE}/backups 2>/dev/null || true").stdout.split()
-    return sorted(name for name in out if name.endswith(".dump"))
 
 
 def test_a_lost_master_is_rebuilt_from_the_archive():
