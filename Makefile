@@ -18,11 +18,28 @@ SANDBOX_PLAYBOOK := ansible-playbook -i inventory/sandbox --vault-password-file 
 # The sandbox base images' tags, worked out once for a playbook run (make demo)
 # or the end-to-end test rather than by the inventory at each use
 # (inventory/sandbox reads SANDBOX_TAG_*).
-SANDBOX_TAGS = SANDBOX_TAG_AIRFLOW_BASE=$$($(SANDBOX) image-tag airflow-base) \
-  SANDBOX_TAG_POSTGRES=$$($(SANDBOX) image-tag postgres) SANDBOX_TAG_REDIS=$$($(SANDBOX) image-tag redis) \
-  SANDBOX_S3_ADDRESS=$$($(SANDBOX) address $(DEMO_S3))
+SANDBOX_IMAGE_TAGS = SANDBOX_TAG_AIRFLOW_BASE=$$($(SANDBOX) image-tag airflow-base) \
+  SANDBOX_TAG_POSTGRES=$$($(SANDBOX) image-tag postgres) SANDBOX_TAG_REDIS=$$($(SANDBOX) image-tag redis)
+SANDBOX_TAGS = $(SANDBOX_IMAGE_TAGS) SANDBOX_S3_ADDRESS=$$($(SANDBOX) address $(DEMO_S3))
+# make test's second sandbox cluster, beside the first (make demo's): a master
+# and one worker (sandbox-b-*) on a docker network, S3 store and published
+# ports of their own, its inventory a copy of inventory/sandbox
+# (.cache/e2e-b/inventory). The modules of E2E_ON_B (an unhealthy stack,
+# those that restore or replace the master) run on it, beside the others on
+# the first cluster. B_ENV points the
+# playbooks, sandbox.sh and the tests at it (with SANDBOX_S3_ADDRESS: B_TAGS).
+B_MASTER := sandbox-b-master
+B_WORKERS := sandbox-b-worker-1
+B_S3 := sandbox-b-s3
+B_HOSTS := $(B_MASTER) $(B_WORKERS)
+B_INVENTORY := .cache/e2e-b/inventory
+B_UI_PORT := 8081
+B_FLOWER_PORT := 5556
+B_ENV := SANDBOX_NETWORK=airflow-sandbox-b DEMO_UI_PORT=$(B_UI_PORT) DEMO_FLOWER_PORT=$(B_FLOWER_PORT) \
+  E2E_INVENTORY=$(B_INVENTORY) E2E_NOTES=e2e-b
+B_TAGS = $(SANDBOX_IMAGE_TAGS) SANDBOX_S3_ADDRESS=$$($(SANDBOX) address $(B_S3))
 
-.PHONY: help venv engine images images-test unit lint syntax static docs molecule e2e e2e-cluster e2e-tests e2e-first e2e-rest e2e-rest-a e2e-rest-b test demo demo-down bench clean
+.PHONY: help venv engine images images-test unit lint syntax static docs molecule e2e e2e-cluster e2e-cluster-b e2e-tests e2e-first e2e-rest-a e2e-rest-b e2e-on-b test demo demo-down bench clean
 
 help:
 	@echo "make demo       start the local sandbox cluster and deploy to it"
@@ -82,37 +99,67 @@ syntax: venv
 molecule: venv images
 	for s in $(SCENARIOS); do echo "== $$(date +%T) scenario $$s"; ANSIBLE_STRATEGY=linear molecule test -s $$s; done
 
-# The multi-host end-to-end test: a fresh sandbox cluster (e2e-cluster), then
+# The multi-host end-to-end test: fresh sandbox clusters (e2e-cluster), then
 # the checks in tests/e2e (e2e-tests: REST API, logs across hosts, browser, a
-# third worker, ...). The browser is installed (a download, when missing)
-# while the demo deploys.
+# third worker, ...). The demo cluster and the second one (e2e-cluster-b,
+# log: .cache/cluster-b.log) deploy at once, and the browser is installed (a
+# download, when missing) meanwhile.
 e2e: e2e-cluster
 	$(MAKE) --no-print-directory e2e-tests
 e2e-cluster: venv images
 	@mkdir -p .cache
 	set +e; tests/e2e/ensure-browser.sh > .cache/browser.log 2>&1 & browser_pid=$$!; \
-	$(MAKE) --no-print-directory demo-down && $(MAKE) --no-print-directory demo; demo_rc=$$?; \
+	$(MAKE) --no-print-directory demo-down; \
+	$(MAKE) --no-print-directory e2e-cluster-b > .cache/cluster-b.log 2>&1 & b_pid=$$!; \
+	$(MAKE) --no-print-directory demo; demo_rc=$$?; \
+	wait $$b_pid; b_rc=$$?; echo "== the second cluster (.cache/cluster-b.log): exit $$b_rc"; cat .cache/cluster-b.log; \
 	wait $$browser_pid; browser_rc=$$?; cat .cache/browser.log; \
-	test $$demo_rc -eq 0 && test $$browser_rc -eq 0
+	test $$demo_rc -eq 0 && test $$b_rc -eq 0 && test $$browser_rc -eq 0
 
-# The end-to-end checks in steps. e2e-first: two lanes at once, the battery
-# of broken inventories (test_0, which only reads the hosts and checks that
-# none changed) beside the modules that only use the running cluster through
-# its API and the UI's users (test_1, test_1b, test_1e: no file, unit,
-# account or container of a host changes); the battery's output follows.
-# e2e-rest: the other modules in order, one after the other (they change the
-# cluster: DAG releases, a third worker, restores, an upgrade, faults, the
-# master rebuilt), in two parts (make test starts the molecule scenarios
-# between them: the second part mostly waits for tasks, drains and the
-# archive), then the sandbox is removed. Every lane and part runs whatever
-# another's result, and each exit code counts.
+# The end-to-end checks: on the first cluster in three steps, while the
+# second cluster runs its own modules beside them (e2e-on-b). e2e-first: two
+# lanes at once, the battery of broken inventories (test_0, which only reads
+# the hosts and checks that none changed) beside the modules that only use
+# the running cluster through its API and the UI's users (test_1, test_1b,
+# test_1e: no file, unit, account or container of a host changes); the
+# battery's output follows. e2e-rest-a: DAG releases, a third worker and the
+# S3 logs. e2e-rest-b: the day-2 tools (status, retention, stop and start),
+# the rolling changes, the upgrade and the faults, then
+# test_7_noop (site.yml changes nothing after it all); then the first
+# sandbox is removed. e2e-on-b (log: .cache/on-b.log): the modules that
+# restore or replace the master (E2E_ON_B: an unhealthy stack, backups and
+# restores, the archive, the rebuild), then test_7_noop under stock Ansible;
+# then the second sandbox is removed. Each part can be run again on its own;
+# every lane and part runs whatever another's result, and each exit code
+# counts.
 E2E_BATTERY := tests/e2e/test_0_preflight.py
 E2E_BESIDE_BATTERY := tests/e2e/test_1_cluster.py tests/e2e/test_1b_services.py tests/e2e/test_1e_objects.py
 E2E_REST_A := tests/e2e/test_1c_dags.py tests/e2e/test_1d_workers.py tests/e2e/test_1f_s3.py
-E2E_REST_B = $(filter-out $(E2E_BATTERY) $(E2E_BESIDE_BATTERY) $(E2E_REST_A),$(sort $(wildcard tests/e2e/test_*.py)))
+E2E_ON_B := tests/e2e/test_2b_unhealthy.py tests/e2e/test_3_backup.py tests/e2e/test_3b_archive.py tests/e2e/test_6_rebuild.py
+E2E_LAST := tests/e2e/test_7_noop.py
+E2E_REST_B = $(filter-out $(E2E_BATTERY) $(E2E_BESIDE_BATTERY) $(E2E_REST_A) $(E2E_ON_B) $(E2E_LAST),$(sort $(wildcard tests/e2e/test_*.py))) $(E2E_LAST)
 e2e-tests: venv
-	set +e; $(MAKE) --no-print-directory e2e-first; first_rc=$$?; \
-	$(MAKE) --no-print-directory e2e-rest; rest_rc=$$?; test $$first_rc -eq 0 && test $$rest_rc -eq 0
+	@mkdir -p .cache
+	@echo "== $$(date +%T) in the background: the second cluster's modules (log: .cache/on-b.log)"
+	set +e; $(MAKE) --no-print-directory e2e-on-b > .cache/on-b.log 2>&1 & b_pid=$$!; \
+	$(MAKE) --no-print-directory e2e-first; first_rc=$$?; \
+	$(MAKE) --no-print-directory e2e-rest-a; a_rc=$$?; \
+	$(MAKE) --no-print-directory e2e-rest-b; rest_rc=$$?; \
+	echo "== $$(date +%T) waiting for the second cluster's modules"; wait $$b_pid; b_rc=$$?; \
+	echo "== the second cluster's modules (.cache/on-b.log)"; cat .cache/on-b.log; \
+	echo "== end-to-end: the first step exit $$first_rc, rest-a exit $$a_rc, rest-b exit $$rest_rc, the second cluster exit $$b_rc"; \
+	test $$first_rc -eq 0 && test $$a_rc -eq 0 && test $$rest_rc -eq 0 && test $$b_rc -eq 0
+e2e-cluster-b: venv images
+	@echo "== $$(date +%T) the second cluster: $(B_HOSTS), S3 store $(B_S3)"
+	export $(B_ENV); $(SANDBOX) destroy $(B_HOSTS) $(B_S3); rm -rf .cache/e2e-b .cache/e2e-b-*; \
+	SANDBOX_HOST_KIND=host-ready SANDBOX_PUBLISH="127.0.0.1:$(B_UI_PORT):8080 127.0.0.1:$(B_FLOWER_PORT):5555" \
+	  $(SANDBOX) create $(B_MASTER); \
+	SANDBOX_HOST_KIND=host-ready $(SANDBOX) create $(B_WORKERS); \
+	$(SANDBOX) s3 $(B_S3) $(DEMO_BUCKET); $(SANDBOX) tls $(B_MASTER); \
+	python tests/sandbox/copy_inventory.py $(B_INVENTORY) $(B_MASTER) $(B_WORKERS); \
+	export $(B_TAGS); nice -n 5 ansible-playbook -i $(B_INVENTORY) --vault-password-file tests/sandbox/demo-vault-password \
+	  --flush-cache playbooks/site.yml
+	@echo "== $$(date +%T) the second cluster is up"
 e2e-first: venv
 	@mkdir -p .cache
 	@echo "== $$(date +%T) the battery (log: .cache/battery.log) beside $(E2E_BESIDE_BATTERY)"
@@ -122,9 +169,6 @@ e2e-first: venv
 	wait $$battery_pid; battery_rc=$$?; echo "== the battery (.cache/battery.log)"; cat .cache/battery.log; \
 	echo "== end-to-end, first step: the battery exit $$battery_rc; beside it exit $$beside_rc"; \
 	test $$battery_rc -eq 0 && test $$beside_rc -eq 0
-e2e-rest: venv
-	set +e; $(MAKE) --no-print-directory e2e-rest-a; a_rc=$$?; \
-	$(MAKE) --no-print-directory e2e-rest-b; b_rc=$$?; test $$a_rc -eq 0 && test $$b_rc -eq 0
 e2e-rest-a: venv
 	@echo "== $$(date +%T) the end-to-end modules $(E2E_REST_A)"
 	$(SANDBOX_TAGS) pytest -v --durations=10 $(E2E_REST_A)
@@ -132,16 +176,20 @@ e2e-rest-b: venv
 	@echo "== $$(date +%T) the end-to-end modules $(E2E_REST_B)"
 	set +e; $(SANDBOX_TAGS) pytest -v --durations=30 $(E2E_REST_B); rest_rc=$$?; \
 	$(SANDBOX) destroy $(DEMO_HOSTS) sandbox-worker-3 $(DEMO_S3); test $$rest_rc -eq 0
+e2e-on-b: venv
+	@echo "== $$(date +%T) on the second cluster: $(E2E_ON_B) $(E2E_LAST) (under stock Ansible)"
+	set +e; export $(B_ENV); export $(B_TAGS) E2E_NOOP_STRATEGY=linear; \
+	pytest -v -p no:cacheprovider --durations=30 $(E2E_ON_B) $(E2E_LAST); rc=$$?; \
+	$(SANDBOX) destroy $(B_HOSTS) $(B_S3); echo "== $$(date +%T) the second cluster's modules: exit $$rc"; test $$rc -eq 0
 
 # The rest of the checks run in the background beside the end-to-end test, at
 # a lower CPU priority (nice, and the molecule hosts' cpu-shares): they take
 # the CPU the end-to-end test leaves idle rather than slow it down, so the
-# suite takes far less than one after the other. The lint, syntax and static
-# checks start at once; the molecule scenarios (their own hosts, on their own
-# docker network) from the end-to-end test's second part on, beside the
-# modules that mostly wait for services, tasks, drains and the archive (the
-# deploy, the battery, the DAG deploys and the third worker keep the CPU busy
-# themselves).
+# suite takes far less than one after the other. One background lane, from
+# the end-to-end cluster's deploy on: the lint, syntax and static checks, then
+# the molecule scenarios (their own hosts, on their own docker network); the
+# deploy, the DAG deploys and the modules that wait for tasks, drains and the
+# archive leave a third to a half of the CPU idle.
 # The sandbox images build (a cold machine: minutes) while the unit tier runs.
 # Every check runs, and each exit code counts.
 test: engine
@@ -151,25 +199,25 @@ test: engine
 	$(MAKE) --no-print-directory unit; unit_rc=$$?; wait $$images_pid; images_rc=$$?; cat .cache/images.log; \
 	test $$unit_rc -eq 0 && test $$images_rc -eq 0
 	$(MAKE) --no-print-directory images-test
-	@echo "== $$(date +%T) lint, syntax and static checks in the background (log: .cache/checks.log); the end-to-end test's cluster"
-	set +e; \
-	nice -n 10 $(MAKE) --no-print-directory -k lint syntax static > .cache/checks.log 2>&1 & checks_pid=$$!; \
-	$(MAKE) --no-print-directory e2e-cluster; cluster_rc=$$?; first_rc=1; a_rc=1; rest_rc=1; \
-	if [ $$cluster_rc -eq 0 ]; then $(MAKE) --no-print-directory e2e-first; first_rc=$$?; fi; \
-	if [ $$cluster_rc -eq 0 ]; then $(MAKE) --no-print-directory e2e-rest-a; a_rc=$$?; fi; \
-	echo "== $$(date +%T) molecule scenarios in the background (log: .cache/molecule.log)"; \
-	SANDBOX_NETWORK=airflow-molecule SANDBOX_CPU_SHARES=256 nice -n 10 \
-	  $(MAKE) --no-print-directory molecule > .cache/molecule.log 2>&1 & molecule_pid=$$!; \
-	if [ $$cluster_rc -eq 0 ]; then $(MAKE) --no-print-directory e2e-rest-b; rest_rc=$$?; fi; \
-	wait $$checks_pid; checks_rc=$$?; wait $$molecule_pid; molecule_rc=$$?; \
+	@echo "== $$(date +%T) in the background: lint, syntax and static checks, then the molecule scenarios (logs: .cache/checks.log, .cache/molecule.log); the end-to-end test's cluster"
+	set +e; rm -f .cache/checks.rc .cache/molecule.rc; \
+	{ nice -n 10 $(MAKE) --no-print-directory -k lint syntax static > .cache/checks.log 2>&1; echo $$? > .cache/checks.rc; \
+	  echo "== $$(date +%T) molecule scenarios" > .cache/molecule.log; \
+	  SANDBOX_NETWORK=airflow-molecule SANDBOX_CPU_SHARES=256 nice -n 10 \
+	    $(MAKE) --no-print-directory molecule >> .cache/molecule.log 2>&1; echo $$? > .cache/molecule.rc; } & background_pid=$$!; \
+	$(MAKE) --no-print-directory e2e-cluster; cluster_rc=$$?; tests_rc=1; \
+	if [ $$cluster_rc -eq 0 ]; then $(MAKE) --no-print-directory e2e-tests; tests_rc=$$?; fi; \
+	echo "== $$(date +%T) the end-to-end test is done; waiting for the background lane"; \
+	wait $$background_pid; checks_rc=$$(cat .cache/checks.rc 2>/dev/null || echo 1); molecule_rc=$$(cat .cache/molecule.rc 2>/dev/null || echo 1); \
 	echo "== $$(date +%T) lint, syntax and static checks (.cache/checks.log)"; cat .cache/checks.log; \
 	echo "== molecule scenarios (.cache/molecule.log)"; cat .cache/molecule.log; \
-	echo "== checks: exit $$checks_rc; molecule: exit $$molecule_rc; end-to-end: cluster exit $$cluster_rc, first step exit $$first_rc, the rest exit $$a_rc and $$rest_rc"; \
-	test $$checks_rc -eq 0 && test $$molecule_rc -eq 0 && test $$cluster_rc -eq 0 && test $$first_rc -eq 0 && test $$a_rc -eq 0 && test $$rest_rc -eq 0
+	echo "== checks: exit $$checks_rc; molecule: exit $$molecule_rc; end-to-end: cluster exit $$cluster_rc, the tests exit $$tests_rc"; \
+	test $$checks_rc -eq 0 && test $$molecule_rc -eq 0 && test $$cluster_rc -eq 0 && test $$tests_rc -eq 0
 
 demo: venv images
-	SANDBOX_PUBLISH="127.0.0.1:$(DEMO_UI_PORT):8080 127.0.0.1:$(DEMO_FLOWER_PORT):5555" $(SANDBOX) create $(DEMO_MASTER)
-	$(SANDBOX) create $(DEMO_WORKERS)
+	SANDBOX_HOST_KIND=host-ready SANDBOX_PUBLISH="127.0.0.1:$(DEMO_UI_PORT):8080 127.0.0.1:$(DEMO_FLOWER_PORT):5555" \
+	  $(SANDBOX) create $(DEMO_MASTER)
+	SANDBOX_HOST_KIND=host-ready $(SANDBOX) create $(DEMO_WORKERS)
 	$(SANDBOX) s3 $(DEMO_S3) $(DEMO_BUCKET)
 	$(SANDBOX) tls $(DEMO_MASTER)
 	$(SANDBOX_TAGS) $(SANDBOX_PLAYBOOK) --flush-cache playbooks/site.yml
@@ -191,7 +239,8 @@ bench: venv images
 
 demo-down:
 	$(SANDBOX) destroy $(DEMO_HOSTS) sandbox-worker-3 $(DEMO_S3)
-	rm -f .cache/e2e-probe-release .cache/e2e-upgraded-image-dir
+	$(B_ENV) $(SANDBOX) destroy $(B_HOSTS) $(B_S3)
+	rm -rf .cache/e2e-probe-release .cache/e2e-upgraded-image-dir .cache/e2e-b .cache/e2e-b-*
 
 clean: demo-down
 	rm -rf $(VENV) .cache

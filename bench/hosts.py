@@ -5,9 +5,8 @@ import concurrent.futures
 import os
 import shutil
 
-import yaml
-
 from tests.e2e.cluster import S3_BUCKET, SANDBOX, address, on_host, sh, trust_the_sandbox_ca
+from tests.sandbox.copy_inventory import copy as copy_inventory
 
 from .settings import ALL_NAMES, BENCH, CACHE, DAGS, MASTER, NETWORK, ROOT, S3_HOST, UI_PORT
 
@@ -64,15 +63,7 @@ def inventory(workers):
     """A copy of the sandbox inventory for bench-master and these workers,
     shipping the bench's DAG folder (dags/ plus bench/dags/)."""
     inv = CACHE / f"inventory-{len(workers)}w-{'-'.join(w.rsplit('-', 1)[1] for w in workers)}"
-    if inv.exists():
-        shutil.rmtree(inv)
-    shutil.copytree(ROOT / "inventory" / "sandbox", inv)
-    (inv / "host_vars" / "sandbox-master.yml").rename(inv / "host_vars" / f"{MASTER}.yml")
-    hosts = yaml.safe_load((inv / "hosts.yml").read_text())
-    groups = hosts["all"]["children"]["airflow"]["children"]
-    groups["airflow_master"]["hosts"] = {MASTER: None}
-    groups["airflow_workers"]["hosts"] = {w: None for w in workers}
-    (inv / "hosts.yml").write_text("---\n" + yaml.safe_dump(hosts, sort_keys=False))
+    copy_inventory(inv, MASTER, workers)
     (inv / "group_vars" / "all" / "bench.yml").write_text(
         f"---\n# make bench: dags/ plus bench/dags/\nairflow_dags_src: {DAGS}\n")
     return inv

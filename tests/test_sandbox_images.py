@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+import yaml
 
 SANDBOX = Path(__file__).parent / "sandbox" / "sandbox.sh"
 
@@ -102,3 +103,43 @@ def test_broker_requires_its_password_and_the_client_reads_it_from_the_environme
     assert "NOAUTH" in sh("docker", "exec", name, "valkey-cli", "ping", check=False).stdout
     assert sh("docker", "exec", name, "valkey-server", "--version").stdout.startswith("Valkey server")
     assert "s3cret" not in sh("docker", "exec", name, "cat", "/proc/1/cmdline").stdout
+
+
+ROLES = Path(__file__).parents[1] / "roles"
+
+
+def _yaml(path):
+    return yaml.safe_load((ROLES / path).read_text())
+
+
+def _apt_names(tasks_file):
+    """The packages the apt tasks of a role's task file install by name."""
+    return [t["ansible.builtin.apt"]["name"] for t in _yaml(tasks_file) if "ansible.builtin.apt" in t]
+
+
+def role_packages():
+    """What the roles install from Debian 13's packages, read from the roles
+    themselves (so the ready image cannot fall behind them): docker's engine
+    and compose v2 and the Python libraries its modules use, awscli's distro
+    source, airflow_user's ACL tools, airflow_firewall's iptables."""
+    return (_yaml("docker/vars/Debian-13.yml")["__docker_distro_packages"]
+            + _yaml("docker/defaults/main.yml")["docker_python_packages"]
+            + [_yaml("awscli/defaults/main.yml")["awscli_distro_package"]]
+            + _apt_names("airflow_user/tasks/main.yml") + _apt_names("airflow_firewall/tasks/main.yml"))
+
+
+def _installed(image, packages):
+    """The listed packages dpkg reports installed in the image."""
+    out = sh("docker", "run", "--rm", image, "dpkg-query", "-W", "-f", "${Package} ${db:Status-Status}\\n",
+             *packages, check=False).stdout
+    return {line.split()[0] for line in out.splitlines() if line.endswith(" installed")}
+
+
+def test_a_ready_host_has_the_roles_packages_and_a_bare_one_none_of_the_big_ones():
+    """host-ready stands in for a golden image (make demo, the rebuilt
+    master); host stays bare, so the installs are tested (the third worker,
+    molecule)."""
+    packages = role_packages()
+    assert {"docker.io", "awscli", "acl", "iptables"} <= set(packages), packages
+    assert _installed(tag("host-ready"), packages) == set(packages), "host.Dockerfile's host-ready target lacks some"
+    assert not _installed(tag("host"), ["docker.io", "docker-compose", "awscli", "acl"])

@@ -5,8 +5,8 @@ import pytest
 
 from types import SimpleNamespace
 
-from cluster import (CA, INVENTORY, PLAYBOOK, ROOT, S3_BUCKET, S3_ENDPOINT, WORKERS, address, current_releases,
-                     hold_dag_id, ready_api, sh, write_probe_dags)
+from cluster import (CA, INVENTORY, PLAYBOOK, S3_BUCKET, S3_ENDPOINT, WORKERS, address, current_releases,
+                     hold_dag_id, note, ready_api, sh, write_probe_dags)
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +30,8 @@ def runs_on_every_worker(api):
 
 # The DAG release the probe DAGs were last shipped as (its name is a hash of
 # the files, the same in every pytest session: make test runs the modules in
-# more than one).
-PROBE_RELEASE = ROOT / ".cache" / "e2e-probe-release"
+# more than one; one note per cluster).
+PROBE_RELEASE = note("probe-release")
 
 
 @pytest.fixture(scope="session")

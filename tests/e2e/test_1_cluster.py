@@ -61,6 +61,17 @@ def test_only_the_clusters_hosts_reach_the_stacks_ports():
         assert on_host(host, "systemctl is-enabled airflow-firewall.service").stdout.strip() == "enabled"
 
 
+def test_a_tasks_supervisor_waits_for_a_busy_master():
+    """The task supervisor's client on a worker waits airflow_stack_execution_api_timeout
+    (30 s) for each answer of the execution API, not Airflow's 5 s: under load
+    the first call (marking the task running) timed out five times and the task
+    failed before it started."""
+    host = WORKERS[0]
+    timeout = on_host(host, f"docker exec {container_id(host, 'worker')} python -c "
+                            "'from airflow.sdk.api import client; print(client.API_TIMEOUT)'").stdout
+    assert timeout.strip().splitlines()[-1] == "30.0", timeout
+
+
 def test_env_identical_on_every_host_and_private():
     sums = {h: sh("docker", "exec", h, "sha256sum", f"{BASE}/.env").stdout.split()[0] for h in HOSTS}
     assert len(set(sums.values())) == 1, sums

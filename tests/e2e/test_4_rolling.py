@@ -15,13 +15,13 @@ import time
 
 import pytest
 
-from cluster import (BASE, INVENTORY, MASTER, PLAYBOOK, ROOT, WORKERS, address, container_id, hold_dag_id, on_host,
-                     recap)
+from cluster import (BASE, INVENTORY, MASTER, PLAYBOOK, ROOT, WORKERS, address, container_id, hold_dag_id, note,
+                     on_host, recap)
 
 NEW_REQUIREMENT = "inflection"
 # Where the upgraded image's build directory is written (make demo-down
 # removes it with the cluster).
-UPGRADED_IMAGE_DIR = ROOT / ".cache" / "e2e-upgraded-image-dir"
+UPGRADED_IMAGE_DIR = note("upgraded-image-dir")  # cluster.upgraded_image_args reads it
 
 
 def _image_of(host, service):
@@ -68,6 +68,21 @@ def _backups():
     return set(on_host(MASTER, f"ls {BASE}/backups 2>/dev/null | grep '\\.dump$'", check=False).stdout.split())
 
 
+def _wait_until_the_drain_asked(host, timeout=180, settle=45):
+    """Until the drain's script (celery_drain: `docker compose exec worker
+    python -c SCRIPT`) runs on host, then settle s more: by then it has told
+    the worker to stop consuming and seen its running task. A fixed wait from
+    the include line raced with it: under load the script takes tens of
+    seconds to import Celery's app, and the task, released first, was done
+    when it first asked ("drained after 0 s")."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if on_host(host, "pgrep -f 'def [t]o_cancel'", check=False).returncode == 0:
+            time.sleep(settle)
+            return
+        time.sleep(2)
+
+
 def test_an_upgrade_rolls_out_without_losing_a_running_task(api, probes, tmp_path):
     build = _copy_of_image_dir(tmp_path)
     old_image = _image_of(WORKERS[0], "worker")
@@ -95,7 +110,7 @@ def test_an_upgrade_rolls_out_without_losing_a_running_task(api, probes, tmp_pat
                     and any(x.startswith("PLAY [Roll changes out") for x in lines):
                 # the first batch is draining: its task still runs, and the
                 # master's services were recreated under it
-                time.sleep(10)
+                _wait_until_the_drain_asked(line.split("drain.yml for ")[1].split(",")[0].strip())
                 master_recreated_under_load = container_id(MASTER, "airflow-init") != init_before
                 for w in WORKERS:
                     on_host(w, f"touch {BASE}/data/{release}")

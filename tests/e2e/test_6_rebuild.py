@@ -13,11 +13,8 @@ master host), with a point-in-time restore:
   through the REST API (only the DB had them); the fresh DB site.yml made is
   kept aside;
 - the workers run tasks again with nothing run on them but site.yml, and
-  the restored DB archives again, on its new timeline;
-- last, the no-op run after everything the modules did: site.yml under stock
-  Ansible (ANSIBLE_STRATEGY=linear, a controller without Mitogen), with -v,
-  reports 0 changed on every host, skips the work whose inputs are in place,
-  takes no backup and prints no secret.
+  the restored DB archives again, on its new timeline.
+(Then test_7_noop: site.yml changes nothing after all of it.)
 
 Until the loss, a variable is set to the time every second (commits the way
 Airflow makes them, through the REST API): the restored value is the last
@@ -28,28 +25,17 @@ task succeeded on the rebuilt cluster) is written to .cache/rebuild.json.
 """
 
 import json
-import os
-import re
 import time
 from datetime import datetime, timezone
 
 from cluster import (BASE, DEMO_SECRETS, INVENTORY, MASTER, PLAYBOOK, ROOT, SANDBOX, WORKERS, address, changed_tasks,
-                     container_id, ready_api, recap, sh)
+                     container_id, ready_api, sh, upgraded_image_args)
 from cluster.archive import Committer, restored_commit
-from test_3_backup import dumps
 from test_3b_archive import info, on_master, wait_archived_after
-from test_4_rolling import UPGRADED_IMAGE_DIR
 
 VARIABLE = {"key": "e2e_rebuild", "value": "made through the REST API before the loss"}
 CONNECTION = {"connection_id": "e2e_rebuild", "conn_type": "http", "host": "example.invalid", "port": 8443}
 MARKER = "e2e_rebuild_last_commit"
-
-
-def image_args():
-    """-e airflow_image_build_dir=... when test_4_rolling upgraded the image
-    (site.yml without it would roll the cluster back to the original one)."""
-    build = UPGRADED_IMAGE_DIR.read_text().strip() if UPGRADED_IMAGE_DIR.exists() else ""
-    return ["-e", f"airflow_image_build_dir={build}"] if build and os.path.isdir(build) else []
 
 
 def play(playbook, *args):
@@ -96,11 +82,14 @@ def test_a_lost_master_is_rebuilt_from_the_archive():
     last = committer.finish()
     assert last and last > target.timestamp() + 5, "no commit acknowledged after the target moment"
     assert sh("docker", "volume", "ls", "-q", "-f", f"name={MASTER}-docker").stdout.strip() == ""
-    sh("env", f"SANDBOX_PUBLISH={publish}", str(SANDBOX), "create", MASTER)
+    # a replacement host from the site's golden image (host-ready: the
+    # packages the roles install already there; the third worker of
+    # test_1d_workers covers a bare host)
+    sh("env", f"SANDBOX_PUBLISH={publish}", "SANDBOX_HOST_KIND=host-ready", str(SANDBOX), "create", MASTER)
     sh(str(SANDBOX), "tls", MASTER)
 
     workers_before = {w: container_id(w, "worker") for w in WORKERS}
-    out = play("playbooks/site.yml", *image_args()).stdout
+    out = play("playbooks/site.yml", *upgraded_image_args()).stdout
     assert "holds another PostgreSQL system" in " ".join(out.split()), out[-3000:]
     if address(MASTER) == old_address:
         # the workers' stacks are left as they are: the same containers run
@@ -137,31 +126,3 @@ def test_a_lost_master_is_rebuilt_from_the_archive():
     assert not [s for s in DEMO_SECRETS if s in out]
 
     on_master(f"rm -rf {BASE}/postgres.before-restore-*")
-
-
-def test_then_site_yml_under_stock_ansible_changes_nothing_and_prints_no_secret():
-    """ansible.cfg runs the playbooks under Mitogen's strategy (every other
-    test does); stock Ansible's linear strategy runs site.yml to the same end
-    after everything above (DAG deploys, a worker added and removed, restores,
-    an upgrade, faults, the rebuild): 0 changed on every host, the work whose
-    inputs are in place skipped, no backup taken (same image), no secret
-    printed even with -v. (Check mode under Mitogen: test_1c_dags.)"""
-    before = dumps()
-    out = sh(*PLAYBOOK, "-i", INVENTORY, "-v", *image_args(), "playbooks/site.yml",
-             env={**os.environ, "ANSIBLE_STRATEGY": "linear"}).stdout
-    assert "mitogen" not in out.lower(), "Mitogen ran although the strategy was linear"
-    stats = recap(out)
-    assert set(stats) == {MASTER, *WORKERS} and all(s["changed"] == 0 for s in stats.values()), changed_tasks(out)
-    leaked = [secret for secret in DEMO_SECRETS if secret in out]
-    assert not leaked, f"secrets in the playbook output: {leaked}"
-    # no DAG import check (every host runs this release), no image build or
-    # export on the controller (every host has its images), no drain and no
-    # batch (no worker's stack changes)
-    for skipped in ("Check | Load every DAG file", "Context | Build the image", "Ship | Save the images",
-                    "drain.yml"):
-        assert skipped not in out, f"{skipped!r} ran in a run that changes nothing"
-    assert not re.search(r"PLAY \[Roll changes out[^\n]*\n+TASK", out), "a worker was rolled"
-    # the backup step ran, and decided there is no migration
-    assert "Before migration | Decide whether the change will migrate the DB" in out
-    assert "Backup | Dump the metadata DB" not in out
-    assert dumps() == before

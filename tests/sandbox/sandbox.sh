@@ -9,8 +9,8 @@
 #
 # Usage:
 #   sandbox.sh images [KIND...]    build (or reuse) base images, print their tags
-#                                  (kinds: host airflow-base postgres redis s3;
-#                                  default all)
+#                                  (kinds: host host-ready airflow-base postgres
+#                                  redis s3; default all)
 #   sandbox.sh create NAME...      start sandbox hosts (idempotent)
 #   sandbox.sh destroy NAME...     remove sandbox hosts and their volumes
 #   sandbox.sh image-tag KIND      print the tag of a base image (rootfs or a kind)
@@ -31,6 +31,9 @@
 #                        (a normal CI runner); the default is the option set
 #                        this sandbox needs (see ../shared/SANDBOX.md)
 #   SANDBOX_PUBLISH      extra `-p` specs for `create`, e.g. "127.0.0.1:8080:8080"
+#   SANDBOX_HOST_KIND    the image `create` starts hosts from: host (default, a
+#                        bare Debian host) or host-ready (the packages the
+#                        roles install already there, see host.Dockerfile)
 #   SANDBOX_CPU_SHARES   the hosts' CPU weight when the CPU is busy (`docker run
 #                        --cpu-shares`, default 1024): make test gives its
 #                        background molecule hosts less than the e2e cluster's
@@ -77,20 +80,28 @@ hash_of() { cat "$@" | sha256sum | cut -c1-12; }
 
 rootfs_tag() { echo "airflow-sandbox/rootfs:${SUITE}-$(printf '%s\n' "$SUITE minbase v1" | sha256sum | cut -c1-12)"; }
 
-KINDS="host airflow-base postgres redis s3"
+KINDS="host host-ready airflow-base postgres redis s3"
+
+# The Dockerfile a kind is built from (KIND.Dockerfile) and, for the kinds of
+# a Dockerfile with several targets, the target (without one, the legacy
+# builder builds every stage and tags the last).
+dockerfile_of() { case $1 in host-ready) echo host ;; *) echo "$1" ;; esac; }
+target_of() { case $1 in host|host-ready) echo "$1" ;; esac; }
 
 # Files an image is built from: its Dockerfile and its KIND-* companions
 # (entrypoint, constraints).
 kind_files() {
-  echo "$here/$1.Dockerfile"
-  find "$here" -maxdepth 1 -type f -name "$1-*" | sort
+  local kind
+  kind=$(dockerfile_of "$1")
+  echo "$here/$kind.Dockerfile"
+  find "$here" -maxdepth 1 -type f -name "$kind-*" | sort
 }
 
 image_tag() {
   local kind=$1 files=() f
   case " $KINDS " in *" $kind "*) ;; *) log "unknown image kind: $kind (one of: rootfs $KINDS)"; exit 2 ;; esac
   while IFS= read -r f; do files+=("$f"); done < <(kind_files "$kind"; ca_files)
-  echo "airflow-sandbox/$kind:${SUITE}-$( { rootfs_tag; cat "${files[@]}"; } | sha256sum | cut -c1-12)"
+  echo "airflow-sandbox/$kind:${SUITE}-$( { rootfs_tag; target_of "$kind"; cat "${files[@]}"; } | sha256sum | cut -c1-12)"
 }
 
 have_image() { docker image inspect "$1" >/dev/null 2>&1; }
@@ -110,16 +121,17 @@ build_rootfs() {
 }
 
 build_kind() {
-  local kind=$1 tag ctx ca f
+  local kind=$1 tag ctx ca f target
   tag=$(image_tag "$kind")
+  target=$(target_of "$kind")
   if have_image "$tag"; then log "reusing $tag"; return; fi
   ctx=$(mktemp -d)
   mkdir -p "$ctx/ca"
   while IFS= read -r ca; do cp "$ca" "$ctx/ca/"; done < <(ca_files)
   while IFS= read -r f; do cp "$f" "$ctx/"; done < <(kind_files "$kind")
-  mv "$ctx/$kind.Dockerfile" "$ctx/Dockerfile"
+  mv "$ctx/$(dockerfile_of "$kind").Dockerfile" "$ctx/Dockerfile"
   log "building $tag"
-  docker build -q --build-arg "BASE=$(rootfs_tag)" -t "$tag" "$ctx" >/dev/null
+  docker build -q --build-arg "BASE=$(rootfs_tag)" ${target:+--target "$target"} -t "$tag" "$ctx" >/dev/null
   rm -rf "$ctx"
   log "built $tag"
 }
@@ -145,10 +157,11 @@ ensure_network() {
 }
 
 cmd_create() {
-  local name tag publish=() p opts
-  tag=$(image_tag host)
+  local name tag publish=() p opts kind=${SANDBOX_HOST_KIND:-host}
+  case $kind in host|host-ready) ;; *) log "SANDBOX_HOST_KIND is '$kind': it must be host or host-ready"; exit 2 ;; esac
+  tag=$(image_tag "$kind")
   mapfile -t opts < <(run_options)
-  have_image "$tag" || cmd_images host >/dev/null
+  have_image "$tag" || cmd_images "$kind" >/dev/null
   ensure_network
   for p in ${SANDBOX_PUBLISH:-}; do publish+=(-p "$p"); done
   for name in "$@"; do
@@ -203,8 +216,9 @@ cmd_s3() {
   ansible-vault view --vault-password-file "$here/demo-vault-password" "$project/inventory/sandbox/group_vars/all/vault.yml" \
     | "$(dirname "$(command -v ansible-vault)")/python" -c 'import json, sys, yaml; v = yaml.safe_load(sys.stdin); print(json.dumps({"identities": [{"name": "airflow",
         "credentials": [{"accessKey": v["vault_airflow_s3_access_key_id"], "secretKey": v["vault_airflow_s3_secret_access_key"]}],
-        "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}))' > "$project/.cache/s3/s3.json.new"
-  chmod 600 "$project/.cache/s3/s3.json.new"; mv "$project/.cache/s3/s3.json.new" "$project/.cache/s3/s3.json"
+        "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}))' > "$project/.cache/s3/s3.json.$$"
+  # a file of this run's own, then renamed: two stores may start at once (make test's two clusters)
+  chmod 600 "$project/.cache/s3/s3.json.$$"; mv "$project/.cache/s3/s3.json.$$" "$project/.cache/s3/s3.json"
   if [ "$(docker inspect -f '{{.State.Running}}' "$name" 2>/dev/null)" != true ]; then
     docker rm -f "$name" >/dev/null 2>&1 || true
     docker run -d --name "$name" --hostname "$name" --network "$SANDBOX_NETWORK" --label "$LABEL=1" \
@@ -236,6 +250,8 @@ cmd_tls() {
   ip=$(docker inspect -f "{{(index .NetworkSettings.Networks \"$SANDBOX_NETWORK\").IPAddress}}" "$name")
   [ -n "$ip" ] || { log "$name has no address on $SANDBOX_NETWORK"; exit 1; }
   mkdir -p "$dir"
+  # one at a time (make test deploys two clusters at once): one CA, one serial file
+  exec {lock}>"$dir/.lock"; flock "$lock"
   if [ ! -s "$dir/ca.crt" ]; then
     # keyUsage on the CA and the key identifiers on the leaf: Python 3.13's
     # default (strict X.509) verification refuses certificates without them
@@ -246,7 +262,7 @@ cmd_tls() {
   fi
   if [ -s "$dir/$name.crt" ] && openssl x509 -in "$dir/$name.crt" -noout -ext subjectAltName 2>/dev/null \
        | grep -q "IP Address:$ip\(,\|\$\)"; then
-    log "TLS certificate of $name ($ip) already in $dir"; return
+    log "TLS certificate of $name ($ip) already in $dir"; flock -u "$lock"; return
   fi
   openssl req -newkey rsa:2048 -nodes -subj "/CN=$name" -keyout "$dir/$name.key" -out "$dir/$name.csr" 2>/dev/null
   openssl x509 -req -in "$dir/$name.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial -days 825 \
@@ -255,6 +271,7 @@ cmd_tls() {
                  "extendedKeyUsage=serverAuth" "subjectKeyIdentifier=hash" "authorityKeyIdentifier=keyid,issuer") \
     -out "$dir/$name.crt" 2>/dev/null
   chmod 600 "$dir/$name.key"; rm -f "$dir/$name.csr"
+  flock -u "$lock"
   log "TLS certificate of $name ($ip) written to $dir (CA: $dir/ca.crt)"
 }
 

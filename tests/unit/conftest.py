@@ -38,6 +38,7 @@ GOOD = {
     "airflow_cluster_log_server_port": 8793, "airflow_cluster_flower_port": 5555,
     "airflow_stack_rolling_batch": "25%", "airflow_stack_worker_stop_grace_period": 180,
     "airflow_stack_task_heartbeat_timeout": 120, "airflow_stack_task_queued_timeout": 180,
+    "airflow_stack_execution_api_timeout": 30,
     "airflow_stack_celery_visibility_timeout": 86400, "airflow_stack_extra_env": {"AIRFLOW__CORE__PARALLELISM": "8"},
     "airflow_stack_allow_demo_secrets": False,
     "airflow_stack_fernet_key": "Yk0cEn1lE4hN2zYxZ8pWq3v5u7t9s1r2q4p6o8n0m2k=",

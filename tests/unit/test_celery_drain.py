@@ -38,7 +38,13 @@ def test_a_node_is_told_to_stop_consuming_what_it_consumes_or_all_if_it_did_not_
 def test_the_nodes_tasks_are_its_active_and_reserved_ones():
     busy = SCRIPT["busy"]
     assert busy({NODE: [1, 2], "celery@other": [3]}, {NODE: [4]}, NODE) == 3
-    assert busy(None, None, NODE) == 0 and busy({NODE: None}, {}, NODE) == 0
+    assert busy({NODE: None}, {NODE: []}, NODE) == 0
+
+
+@pytest.mark.parametrize("active, reserved", [
+    (None, None), ({}, {NODE: []}), ({NODE: []}, None), ({"celery@other": []}, {NODE: []})])
+def test_a_node_that_did_not_answer_runs_an_unknown_number_of_tasks_not_none(active, reserved):
+    assert SCRIPT["busy"](active, reserved, NODE) is None
 
 
 class Control:
@@ -57,7 +63,7 @@ class Control:
 
             def active(self):
                 running = control.rounds.pop(0) if len(control.rounds) > 1 else control.rounds[0]
-                return {NODE: [{"id": i} for i in range(running)]}
+                return None if running is None else {NODE: [{"id": i} for i in range(running)]}
 
             def reserved(self):
                 return {NODE: []}
@@ -104,6 +110,17 @@ def test_the_script_stops_waiting_after_the_grace_period(celery, monkeypatch, ca
     celery.rounds = [4]
     out = run_script(celery_drain.payload(NODE, ["default"], 0, False), monkeypatch, capsys)
     assert (out["drained"], out["running"], out["waited"]) == (False, 4, 0)
+
+
+def test_the_script_asks_again_a_node_that_did_not_answer_and_never_takes_it_as_drained(celery, monkeypatch,
+                                                                                       capsys):
+    celery.rounds = [None, None, 1, 0]
+    out = run_script(celery_drain.payload(NODE, ["default"], 600, False), monkeypatch, capsys)
+    assert (out["drained"], out["running"], out["waited"]) == (True, 0, 15)
+    celery.rounds = [None]
+    out = run_script(celery_drain.payload(NODE, ["default"], 12, False), monkeypatch, capsys)
+    assert (out["drained"], out["running"], out["waited"]) == (False, None, 15)
+    assert celery_drain.outcome(0, json.dumps(out), "", NODE, "worker")["running"] is None
 
 
 def test_the_script_waits_for_a_node_already_drained_without_cancelling(celery, monkeypatch, capsys):

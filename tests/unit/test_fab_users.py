@@ -1,10 +1,12 @@
 """datalake.airflow.fab_users: the users' plan (the in-container script's
-own code, exec'd here), the script against a stand-in for FAB, and the
-module's main() against a stand-in for docker."""
+own code, exec'd here), the script against a stand-in for FAB (and FAB's
+tables in a real sqlite DB, read the way the script reads them without
+FAB), and the module's main() against a stand-in for docker."""
 
 import contextlib
 import io
 import json
+import sqlite3
 import sys
 import types
 
@@ -109,7 +111,7 @@ class SecurityManager:
     every change asked of it."""
 
     def __init__(self, users, fail=()):
-        self.users, self.fail, self.calls = users, fail, []
+        self.users, self.fail, self.calls, self.started = users, fail, [], 0
 
     def find_role(self, name):
         return Role(name) if name in ROLES else None
@@ -143,6 +145,7 @@ def fab(monkeypatch):
 
     @contextlib.contextmanager
     def get_application_builder():
+        sm.started += 1
         yield types.SimpleNamespace(sm=sm)
 
     for name in ("airflow", "airflow.providers", "airflow.providers.fab", "airflow.providers.fab.auth_manager",
@@ -187,6 +190,66 @@ def test_the_script_stops_with_a_message_when_fab_refuses(fab, monkeypatch, caps
         run_script(fab_users.payload(WANTED, PASSWORDS, False), monkeypatch, capsys)
     with pytest.raises(SystemExit, match="^role Auditor of user admin does not exist$"):
         run_script(fab_users.payload([WANTED[0] | {"role": "Auditor"}], PASSWORDS, False), monkeypatch, capsys)
+
+
+def fab_tables(users):
+    """FAB's three tables, as its models define them, in a real (sqlite) DB holding these users."""
+    db = sqlite3.connect(":memory:")
+    db.executescript(
+        "CREATE TABLE ab_role (id INTEGER PRIMARY KEY, name VARCHAR(64) UNIQUE NOT NULL);"
+        "CREATE TABLE ab_user (id INTEGER PRIMARY KEY, first_name VARCHAR(256), last_name VARCHAR(256),"
+        " username VARCHAR(512) UNIQUE NOT NULL, password VARCHAR(256), active BOOLEAN, email VARCHAR(512));"
+        "CREATE TABLE ab_user_role (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES ab_user (id),"
+        " role_id INTEGER REFERENCES ab_role (id));")
+    roles = sorted(ROLES)
+    db.executemany("INSERT INTO ab_role (id, name) VALUES (?, ?)", enumerate(roles, 1))
+    for u in users:
+        db.execute("INSERT INTO ab_user (id, username, email, first_name, last_name, active, password) VALUES "
+                   "(?, ?, ?, ?, ?, ?, ?)", (u.id, u.username, u.email, u.first_name, u.last_name, u.active, u.password))
+        db.executemany("INSERT INTO ab_user_role (user_id, role_id) VALUES (?, ?)",
+                       [(u.id, roles.index(r.name) + 1) for r in u.roles])
+    return db
+
+
+def test_fabs_tables_read_without_fab_give_what_fab_gives(fab):
+    db = fab_tables(fab.users)
+    users, roles = SCRIPT["read_tables"](lambda sql: db.execute(sql).fetchall())
+    assert roles == ROLES and users == [SCRIPT["snapshot"](u) for u in fab.users]
+
+
+@pytest.fixture
+def tables(fab, monkeypatch):
+    """FAB's tables (sqlite) behind SQLAlchemy's create_engine() and text() as
+    the script calls them, the DB URL in the container's environment."""
+    db = fab_tables(fab.users)
+
+    def create_engine(url):
+        if url != "sqlite://":
+            raise ValueError(f"no driver for {url}")
+        return types.SimpleNamespace(dispose=lambda: None, connect=lambda: contextlib.nullcontext(db))
+
+    monkeypatch.setitem(sys.modules, "sqlalchemy", types.SimpleNamespace(create_engine=create_engine, text=str))
+    monkeypatch.setenv("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "sqlite://")
+    return db
+
+
+def test_a_run_that_changes_nothing_or_only_checks_never_starts_fab(fab, tables, monkeypatch, capsys):
+    in_step = [WANTED[0], {"username": "auditor", "role": "Op", "email": "a@example.invalid"}]
+    out = run_script(fab_users.payload(in_step, {"admin": "old", "auditor": "x"}, False), monkeypatch, capsys)
+    assert json.loads(out) == {"changes": []} and fab.started == 0
+    out = run_script(fab_users.payload(WANTED, PASSWORDS, True), monkeypatch, capsys)
+    assert json.loads(out) == {"changes": EXPECTED} and fab.started == 0 and fab.calls == []
+    with pytest.raises(SystemExit, match="^role Auditor of user admin does not exist$"):
+        run_script(fab_users.payload([WANTED[0] | {"role": "Auditor"}], PASSWORDS, False), monkeypatch, capsys)
+    assert fab.started == 0
+
+
+def test_fab_takes_the_steps_and_reads_the_tables_it_cannot_be_bypassed_for(fab, tables, monkeypatch, capsys):
+    out = run_script(fab_users.payload(WANTED, PASSWORDS, False), monkeypatch, capsys)
+    assert json.loads(out) == {"changes": EXPECTED} and fab.started == 1 and len(fab.calls) == 3
+    monkeypatch.setenv("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "postgresql+psycopg2://a:b@master/airflow")
+    out = run_script(fab_users.payload(WANTED[:1], {"admin": "admin-secret-1"}, True), monkeypatch, capsys)
+    assert json.loads(out) == {"changes": ["viewer: deactivated (not in the inventory)"]} and fab.started == 2
 
 
 def test_the_payload_drops_unset_names_and_sends_only_the_listed_users_passwords():

@@ -140,6 +140,8 @@ BAD = [
      "airflow_stack_task_heartbeat_timeout", "at least 30"),
     ("queued-zero", "timeouts", "settings", _set("airflow_stack_task_queued_timeout", 0), MASTER,
      "airflow_stack_task_queued_timeout", "at least 30"),
+    ("api-timeout-short", "timeouts", "settings", _set("airflow_stack_execution_api_timeout", 2), MASTER,
+     "airflow_stack_execution_api_timeout", "at least 5"),
     ("wait-zero", "timeouts", "settings", _set("airflow_cluster_wait_timeout", 0), MASTER,
      "airflow_cluster_wait_timeout", "at least 1"),
     ("visibility-short", "timeouts", "settings", _set("airflow_stack_celery_visibility_timeout", 150), MASTER,

@@ -21,14 +21,13 @@ from .hosts import (PORTS, PUBLISHED, address, celery_online, container_id, copy
                     current_releases, dag_folders, on_host, probe, stack_files, wait_until)
 from .probe_dags import PROBE_DAGS, hold_dag_id, write_probe_dags
 from .settings import (ADMIN, BASE, CA, DEMO_SECRETS, EXPECTED_TOTALS, FLOWER, FLOWER_AUTH, GID, HOSTS, INVENTORY,
-                       MASTER, NEW_WORKER, PLAYBOOK, ROOT, S3_BUCKET, S3_ENDPOINT, SANDBOX, UI, UID, VIEWER, WORKERS,
-                       trust_the_sandbox_ca,
-                       ui_url)
+                       MASTER, NEW_WORKER, PLAYBOOK, ROOT, S3_BUCKET, S3_ENDPOINT, SANDBOX, UI, UID, VIEWER, WORKERS, note,
+                       trust_the_sandbox_ca, ui_url, upgraded_image_args)
 from .shell import changed_tasks, only_the_firewall, recap, sh
 
 __all__ = ["ADMIN", "BASE", "CA", "DEMO_SECRETS", "EXPECTED_TOTALS", "FLOWER", "FLOWER_AUTH", "GID", "HOSTS",
            "INVENTORY", "MASTER", "NEW_WORKER", "PLAYBOOK", "PORTS", "PROBE_DAGS", "PUBLISHED", "ROOT", "SANDBOX",
            "UI", "UID", "VIEWER", "WORKERS", "Api", "address", "archive", "celery_online", "changed_tasks", "container_id",
-           "copy_of_dags", "copy_of_inventory", "current_releases", "dag_folders", "hold_dag_id", "on_host",
+           "copy_of_dags", "copy_of_inventory", "current_releases", "dag_folders", "hold_dag_id", "note", "on_host",
            "only_the_firewall", "probe", "ready_api", "recap", "sh", "stack_files", "trust_the_sandbox_ca",
-           "ui_url", "wait_until", "write_probe_dags"]
+           "ui_url", "upgraded_image_args", "wait_until", "write_probe_dags"]

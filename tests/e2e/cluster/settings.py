@@ -19,6 +19,23 @@ MASTER = next(iter(_GROUPS["airflow_master"]["hosts"]))
 WORKERS = list(_GROUPS["airflow_workers"]["hosts"])
 HOSTS = [MASTER, *WORKERS]
 NEW_WORKER = os.environ.get("E2E_NEW_WORKER", "sandbox-worker-3")
+# Notes a module leaves for a later one in another pytest session (the DAG
+# release shipped, the image build directory an upgrade left running), one
+# set per cluster: .cache/E2E_NOTES-<name> (make test's second cluster sets
+# E2E_NOTES=e2e-b).
+NOTES = os.environ.get("E2E_NOTES", "e2e")
+
+
+def note(name):
+    return ROOT / ".cache" / f"{NOTES}-{name}"
+
+
+def upgraded_image_args():
+    """-e airflow_image_build_dir=... when test_4_rolling upgraded this
+    cluster's image (site.yml without it would roll the cluster back)."""
+    path = note("upgraded-image-dir")
+    build = path.read_text().strip() if path.exists() else ""
+    return ["-e", f"airflow_image_build_dir={build}"] if build and os.path.isdir(build) else []
 
 
 def ui_url():
@@ -38,7 +55,10 @@ def trust_the_sandbox_ca():
     """Make requests trust CA (once it exists) besides the system's CAs."""
     if CA.exists():
         bundle = CA.with_name("bundle.pem")
-        bundle.write_text(Path("/etc/ssl/certs/ca-certificates.crt").read_text() + CA.read_text())
+        # replaced whole: other pytest sessions (make test's lanes) read it meanwhile
+        fresh = CA.with_name(f"bundle.pem.{os.getpid()}")
+        fresh.write_text(Path("/etc/ssl/certs/ca-certificates.crt").read_text() + CA.read_text())
+        os.replace(fresh, bundle)
         os.environ["REQUESTS_CA_BUNDLE"] = str(bundle)
 
 

@@ -24,12 +24,17 @@ ever touched. default_pool may be listed but is never removed.
 plan() is the decision, Airflow left out (the unit tests exec SCRIPT and
 call it); main() is the glue to Airflow's ORM (airflow.models.Connection,
 Variable and Pool rows in one session, committed at the end or not at
-all).
+all). A run that changes nothing (every rerun) and a check never import
+Airflow (seconds of CPU): read_tables() reads the three tables with
+SQLAlchemy alone and decrypts with the fernet key as Airflow does, and
+Airflow's ORM only takes the steps, when there are some. Any trouble
+reading them that way falls back to Airflow for all of it.
 """
 
 SCRIPT = r'''
 import json
 import logging
+import os
 import sys
 
 MARKER = "managed by ansible"
@@ -132,6 +137,10 @@ def extra_of(row):
         text = row.extra
     except ValueError:
         return UNREADABLE
+    return extra_value(text)
+
+
+def extra_value(text):
     if not text:
         return {}
     try:
@@ -154,6 +163,68 @@ def read(kind, row, full):
     else:
         data.update(slots=row.slots, include_deferred=bool(row.include_deferred))
     return data
+
+
+SQL = {
+    "connection": "SELECT conn_id, description, conn_type, host, port, login, schema, password, is_encrypted, "
+                  "extra, is_extra_encrypted FROM connection",
+    "variable": "SELECT key, description, val, is_encrypted FROM variable",
+    "pool": "SELECT pool, description, slots, include_deferred FROM slot_pool",
+}
+
+
+def read_tables(query, decrypt, names):
+    """{kind: {name: fields}} as read() gives them, from Airflow's tables:
+    query(sql) gives a statement's rows as tuples, decrypt(text) the clear
+    text of an encrypted column (as Airflow's getters: only a value that is
+    there and marked encrypted); names: the listed ones, by kind."""
+    def clear(value, encrypted):
+        return decrypt(value) if value is not None and value != "" and encrypted else value
+
+    existing = {kind: {} for kind in KINDS}
+    for name, description, *rest in query(SQL["connection"]):
+        data = existing["connection"][name] = {"description": description}
+        if name in names["connection"]:
+            conn_type, host, port, login, schema, password, encrypted, extra, extra_encrypted = rest
+            data.update(conn_type=conn_type, host=host, port=port, login=login, schema=schema,
+                        password=clear(password, encrypted), extra=extra_value(clear(extra, extra_encrypted)))
+    for name, description, val, encrypted in query(SQL["variable"]):
+        data = existing["variable"][name] = {"description": description}
+        if name in names["variable"]:
+            data["value"] = clear(val, encrypted)
+    for name, description, slots, include_deferred in query(SQL["pool"]):
+        data = existing["pool"][name] = {"description": description}
+        if name in names["pool"]:
+            data.update(slots=slots, include_deferred=bool(include_deferred))
+    return existing
+
+
+def existing_from_tables(names):
+    """read_tables() on the DB of the container's environment, or None when
+    it cannot be read that way (Airflow then reads it)."""
+    url = os.environ.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN")
+    if not url:
+        return None
+    try:
+        from cryptography.fernet import Fernet, MultiFernet
+        from sqlalchemy import create_engine, text
+
+        keys = [k.strip() for k in os.environ.get("AIRFLOW__CORE__FERNET_KEY", "").split(",") if k.strip()]
+        fernet = MultiFernet([Fernet(k.encode()) for k in keys]) if keys else None
+
+        def decrypt(value):
+            if fernet is None:
+                raise ValueError("no fernet key")
+            return fernet.decrypt(value.encode()).decode()
+
+        engine = create_engine(url)
+        try:
+            with engine.connect() as db:
+                return read_tables(lambda sql: [tuple(row) for row in db.execute(text(sql))], decrypt, names)
+        finally:
+            engine.dispose()
+    except Exception:
+        return None
 
 
 def write(kind, row, fields):
@@ -208,6 +279,16 @@ def apply(session, models, rows, steps):
 def main():
     wanted = json.load(sys.stdin)
     logging.disable(logging.WARNING)
+    try:
+        names = listed(wanted)
+    except ValueError as error:
+        raise SystemExit(str(error)) from None
+    existing = existing_from_tables(names)
+    if existing is not None:
+        steps = plan(existing, wanted)
+        if wanted.get("check") or not steps:
+            print(json.dumps({"changes": [step["change"] for step in steps]}))
+            return
     from airflow import settings
     from airflow.models.connection import Connection
     from airflow.models.pool import Pool
@@ -218,10 +299,6 @@ def main():
     if getattr(settings, "Session", None) is None:
         settings.configure_orm()
     models = {"connection": (Connection, "conn_id"), "variable": (Variable, "key"), "pool": (Pool, "pool")}
-    try:
-        names = listed(wanted)
-    except ValueError as error:
-        raise SystemExit(str(error)) from None
     try:
         with create_session() as session:
             rows = {kind: {getattr(r, column): r for r in session.scalars(select(model))}

@@ -6,10 +6,12 @@ string: see module_utils/compose.py for why.
 Its input, JSON on stdin: {"node": "celery@<host>", "queues": [...],
 "grace_period": <s>, "check": false}. It asks the node which queues it
 consumes, stops it consuming those of the list, then waits until it runs no
-task (active or reserved) or the grace period is over. Its output, one JSON
-line: {"node", "consuming" (the queues of the list it consumed),
-"cancelled" (the queues it was told to stop consuming), "drained" (no task
-left), "running" (tasks left), "waited" (s)}. With "check": true it only
+task (active or reserved) or the grace period is over. A node that does not
+answer (a worker slow under load) is asked again: it never counts as
+drained. Its output, one JSON line: {"node", "consuming" (the queues of the
+list it consumed), "cancelled" (the queues it was told to stop consuming),
+"drained" (no task left), "running" (tasks left; null when the node never
+answered), "waited" (s)}. With "check": true it only
 asks: nothing cancelled, no wait, "running" is what runs now.
 
 to_cancel() and report() are the decisions, Celery left out (the unit tests
@@ -37,8 +39,12 @@ def to_cancel(replies, node, queues):
 
 
 def busy(active, reserved, node):
-    """The node's tasks, active or reserved, from inspect()'s replies."""
-    return len((active or {}).get(node) or []) + len((reserved or {}).get(node) or [])
+    """The node's tasks, active or reserved, from inspect()'s replies; None
+    when the node is missing from either (it did not answer in time: its
+    tasks are unknown, not none)."""
+    if node not in (active or {}) or node not in (reserved or {}):
+        return None
+    return len(active[node] or []) + len(reserved[node] or [])
 
 
 def report(node, consuming, cancelled, running, waited):
@@ -63,7 +69,7 @@ def main():
     while True:
         running = busy(inspect.active(), inspect.reserved(), node)
         waited = time.monotonic() - start
-        if running == 0 or waited >= grace:
+        if running == 0 or waited >= grace:  # None (no answer): ask again
             print(json.dumps(report(node, consuming, cancel, running, waited)))
             return
         time.sleep(5)

@@ -12,7 +12,8 @@ description:
   - In the running worker container of a compose stack (C(docker compose exec)),
     asks the Celery node which of the queues it consumes, tells it to stop
     consuming them (the other workers take new tasks), then waits until the node
-    runs no task (active or reserved) or I(grace_period) is over. What still runs
+    runs no task (active or reserved) or I(grace_period) is over. A node that
+    does not answer is asked again, never taken as drained. What still runs
     then gets the rest of Celery's warm shutdown when the container stops.
   - Changed only when the node consumed one of the queues; a node that consumes
     none of them (already drained) is only waited for.
@@ -71,7 +72,7 @@ drained:
   returned: success
   type: bool
 running:
-  description: The node's tasks still running (or reserved) at the end (in check mode, now).
+  description: The node's tasks still running (or reserved) at the end (in check mode, now); null when the node never answered.
   returned: success
   type: int
 waited:
@@ -118,7 +119,7 @@ def outcome(rc: int, stdout: str, stderr: str, node: str, service: str) -> dict:
     try:
         consuming = [str(q) for q in result["consuming"]]
         found = {"node": str(result["node"]), "consuming": consuming, "drained": bool(result["drained"]),
-                 "running": int(result["running"]), "waited": int(result["waited"])}
+                 "running": None if result["running"] is None else int(result["running"]), "waited": int(result["waited"])}
     except (KeyError, TypeError, ValueError):
         return {"failed": True, "rc": rc, "msg": f"{what} printed no result: {compose.tail(stdout + stderr) or 'no output'}"}
     return {"changed": bool(consuming), **found}

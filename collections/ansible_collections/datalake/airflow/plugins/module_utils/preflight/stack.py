@@ -152,6 +152,8 @@ def timeouts(cluster: Cluster):
                                                      "workers' tasks are failed as lost: e.g. 300."),
         "airflow_stack_task_queued_timeout": (30, "below 30 s tasks are queued again before a worker could take "
                                                   "them: e.g. 600."),
+        "airflow_stack_execution_api_timeout": (5, "a task's worker gives up on a master that answers slower "
+                                                   "and fails the task: e.g. 30."),
         "airflow_stack_celery_visibility_timeout": (60, "Celery redelivers a task not finished within it: e.g. "
                                                         "86400 (a day), longer than your longest task."),
         "airflow_cluster_wait_timeout": (1, "the seconds a run waits for the services to be healthy: e.g. 600."),
