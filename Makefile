@@ -50,9 +50,13 @@ help:
 	@echo "make docs       rewrite the variables section of each role README from its argument specs and defaults"
 	@echo "make bench      time the common operations on sandbox hosts of its own (bench/results.md; BENCH_RUNS=3)"
 
+# The venv's Python: Debian's own when it can make a venv (built with PGO and
+# LTO, it runs Ansible's controller a fifth faster than an unoptimized build
+# such as pyenv's default), else the first python3 on PATH.
+PYTHON ?= $(shell /usr/bin/python3 -c 'import ensurepip, venv' >/dev/null 2>&1 && echo /usr/bin/python3 || echo python3)
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt
-	python3 -m venv $(VENV)
+	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -r requirements.txt
 	touch $@

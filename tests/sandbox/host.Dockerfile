@@ -2,13 +2,14 @@
 # on-prem host. Built by sandbox.sh from a debootstrap root file system.
 # The apt lists stay in the image, as on a real host.
 # Two targets (two image kinds):
-#   host        a bare host: the roles install everything (molecule, the
-#               third worker of the end-to-end test, make bench)
+#   host        a bare host: the roles install everything (molecule,
+#               make bench)
 #   host-ready  a host from a site's golden image: the Debian packages the
 #               roles install (docker role, awscli's distro source, ACL
 #               tools, iptables) already there, as the roles would install
 #               them (recommends included); the roles configure them
-#               (make demo's hosts, the rebuilt master)
+#               (make demo's hosts, the end-to-end test's third worker
+#               and rebuilt master)
 ARG BASE
 FROM ${BASE} AS host
 ENV container=docker DEBIAN_FRONTEND=noninteractive
