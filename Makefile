@@ -127,19 +127,21 @@ e2e-cluster: venv images
 # the running cluster through its API and the UI's users (test_1, test_1b,
 # test_1e: no file, unit, account or container of a host changes); the
 # battery's output follows. e2e-rest-a: DAG releases, a third worker and the
-# S3 logs. e2e-rest-b: the day-2 tools (status, retention, stop and start),
-# the rolling changes, the upgrade and the faults, then
+# S3 logs. e2e-rest-b: the rolling changes, the upgrade and the faults, then
 # test_7_noop (site.yml changes nothing after it all); then the first
 # sandbox is removed. e2e-on-b (log: .cache/on-b.log): the modules that
 # restore or replace the master (E2E_ON_B: an unhealthy stack, backups and
-# restores, the archive, the rebuild), then test_7_noop under stock Ansible;
-# then the second sandbox is removed. Each part can be run again on its own;
+# restores, the archive, the rebuild), then the day-2 tools (status,
+# retention, stop and start: on the rebuilt master; rest-b mostly waits for
+# tasks and drains, and its lane is the longer one), then test_7_noop under
+# stock Ansible; then the second sandbox is removed. Each part can be run again on its own;
 # every lane and part runs whatever another's result, and each exit code
 # counts.
 E2E_BATTERY := tests/e2e/test_0_preflight.py
 E2E_BESIDE_BATTERY := tests/e2e/test_1_cluster.py tests/e2e/test_1b_services.py tests/e2e/test_1e_objects.py
 E2E_REST_A := tests/e2e/test_1c_dags.py tests/e2e/test_1d_workers.py tests/e2e/test_1f_s3.py
-E2E_ON_B := tests/e2e/test_2b_unhealthy.py tests/e2e/test_3_backup.py tests/e2e/test_3b_archive.py tests/e2e/test_6_rebuild.py
+E2E_ON_B := tests/e2e/test_2b_unhealthy.py tests/e2e/test_3_backup.py tests/e2e/test_3b_archive.py tests/e2e/test_6_rebuild.py \
+  tests/e2e/test_2_ops.py
 E2E_LAST := tests/e2e/test_7_noop.py
 E2E_REST_B = $(filter-out $(E2E_BATTERY) $(E2E_BESIDE_BATTERY) $(E2E_REST_A) $(E2E_ON_B) $(E2E_LAST),$(sort $(wildcard tests/e2e/test_*.py))) $(E2E_LAST)
 e2e-tests: venv
