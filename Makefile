@@ -134,9 +134,9 @@ e2e-cluster: venv images
 # restores, the archive, the rebuild), then the day-2 tools (status,
 # retention, stop and start: on the rebuilt master; rest-b mostly waits for
 # tasks and drains, and its lane is the longer one), then test_7_noop under
-# stock Ansible; then the second sandbox is removed. Each part can be run again on its own;
-# every lane and part runs whatever another's result, and each exit code
-# counts.
+# stock Ansible; then the second sandbox is removed. Each part can be run
+# again on its own; every lane and part runs whatever another's result, and
+# each exit code counts.
 E2E_BATTERY := tests/e2e/test_0_preflight.py
 E2E_BESIDE_BATTERY := tests/e2e/test_1_cluster.py tests/e2e/test_1b_services.py tests/e2e/test_1e_objects.py
 E2E_REST_A := tests/e2e/test_1c_dags.py tests/e2e/test_1d_workers.py tests/e2e/test_1f_s3.py
