@@ -107,14 +107,18 @@ molecule: venv images
 # the checks in tests/e2e (e2e-tests: REST API, logs across hosts, browser, a
 # third worker, ...). The demo cluster and the second one (e2e-cluster-b,
 # log: .cache/cluster-b.log) deploy at once, and the browser is installed (a
-# download, when missing) meanwhile.
+# download, when missing) meanwhile. Both clusters run the same image tag,
+# built once on this machine: the second cluster's site.yml starts once the
+# first one's is exporting the image (B_AFTER_IMAGE), so it finds the tag and
+# skips the build. Two builds of one tag at once make two images under one
+# name, and the first cluster's archive then no longer matches the tag.
 e2e: e2e-cluster
 	$(MAKE) --no-print-directory e2e-tests
 e2e-cluster: venv images
 	@mkdir -p .cache
 	set +e; tests/e2e/ensure-browser.sh > .cache/browser.log 2>&1 & browser_pid=$$!; \
-	$(MAKE) --no-print-directory demo-down; \
-	$(MAKE) --no-print-directory e2e-cluster-b > .cache/cluster-b.log 2>&1 & b_pid=$$!; \
+	$(MAKE) --no-print-directory demo-down; rm -f .cache/images/sandbox_airflow_*.tar; \
+	$(MAKE) --no-print-directory e2e-cluster-b B_AFTER_IMAGE=.cache/images > .cache/cluster-b.log 2>&1 & b_pid=$$!; \
 	$(MAKE) --no-print-directory demo; demo_rc=$$?; \
 	wait $$b_pid; b_rc=$$?; echo "== the second cluster (.cache/cluster-b.log): exit $$b_rc"; cat .cache/cluster-b.log; \
 	wait $$browser_pid; browser_rc=$$?; cat .cache/browser.log; \
@@ -163,6 +167,10 @@ e2e-cluster-b: venv images
 	SANDBOX_HOST_KIND=host-ready $(SANDBOX) create $(B_WORKERS); \
 	$(SANDBOX) s3 $(B_S3) $(DEMO_BUCKET); $(SANDBOX) tls $(B_MASTER); \
 	python tests/sandbox/copy_inventory.py $(B_INVENTORY) $(B_MASTER) $(B_WORKERS); \
+	if [ -n "$(B_AFTER_IMAGE)" ]; then \
+	  for _ in $$(seq 1 240); do ls $(B_AFTER_IMAGE)/sandbox_airflow_*.tar >/dev/null 2>&1 && break; sleep 5; done; \
+	  echo "== $$(date +%T) the first cluster's image is built ($(B_AFTER_IMAGE)): the second cluster's site.yml"; \
+	fi; \
 	export $(B_TAGS); nice -n 5 ansible-playbook -i $(B_INVENTORY) --vault-password-file tests/sandbox/demo-vault-password \
 	  --flush-cache playbooks/site.yml
 	@echo "== $$(date +%T) the second cluster is up"
