@@ -227,8 +227,10 @@ cmd_s3() {
     log "started $name"
   fi
   cmd_tls "$name"
-  for _ in $(seq 1 60); do
-    if docker exec "$name" sh -c 'echo s3.bucket.list | weed shell 2>/dev/null' | grep -q .; then break; fi
+  # ready once the S3 gateway has joined the store's master (cluster.ps lists
+  # it); a fresh store lists no bucket, so the bucket list cannot tell
+  for _ in $(seq 1 90); do
+    if docker exec "$name" sh -c 'echo cluster.ps | timeout 10 weed shell 2>/dev/null' | grep -q 's3 servers [1-9]'; then break; fi
     sleep 1
   done
   if docker exec "$name" sh -c 'echo s3.bucket.list | weed shell 2>/dev/null' | grep -qw "$bucket"; then
