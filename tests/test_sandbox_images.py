@@ -56,6 +56,22 @@ def test_airflow_base_has_airflow_and_official_layout():
        "airflow.providers.redis, airflow.providers.http")
 
 
+def test_airflow_base_runs_its_command_under_dumb_init_as_the_official_image():
+    """PID 1 is dumb-init, not the command: a command that has no SIGTERM
+    handler yet (a Celery worker still starting) ends on `docker stop` rather
+    than after the whole stop grace period."""
+    image = tag("airflow-base")
+    assert sh("docker", "run", "--rm", image, "cat", "/proc/1/comm").stdout.split() == ["dumb-init"]
+    name = f"sandbox-test-sigterm-{uuid.uuid4().hex[:8]}"
+    sh("docker", "run", "-d", "--name", name, image, "sleep", "300")
+    try:
+        sh("docker", "stop", "-t", "20", name)
+        # 143: ended by the SIGTERM; 137 would be Docker's SIGKILL after the grace period
+        assert sh("docker", "inspect", "-f", "{{.State.ExitCode}}", name).stdout.strip() == "143"
+    finally:
+        sh("docker", "rm", "-f", name, check=False)
+
+
 def test_postgres_initialises_from_env_and_keeps_data(net, tmp_path):
     network, containers = net
     image = tag("postgres")
