@@ -189,12 +189,16 @@ cmd_create() {
 }
 
 cmd_destroy() {
-  local name
+  local name pids=()
+  # all at once: removing a host's Docker volume (its images' layers) is most
+  # of the time
   for name in "$@"; do
-    docker rm -f -v "$name" >/dev/null 2>&1 || true
-    docker volume rm "$name-docker" "$name-data" >/dev/null 2>&1 || true
-    log "removed $name"
+    { docker rm -f -v "$name" >/dev/null 2>&1 || true
+      docker volume rm "$name-docker" "$name-data" >/dev/null 2>&1 || true
+      log "removed $name"; } &
+    pids+=("$!")
   done
+  [ ${#pids[@]} -eq 0 ] || wait "${pids[@]}"
   # drop the network once no sandbox host uses it any more
   if docker network inspect "$SANDBOX_NETWORK" >/dev/null 2>&1 \
      && [ -z "$(docker network inspect -f '{{range .Containers}}x{{end}}' "$SANDBOX_NETWORK")" ]; then
