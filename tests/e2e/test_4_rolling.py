@@ -68,7 +68,7 @@ def _backups():
     return set(on_host(MASTER, f"ls {BASE}/backups 2>/dev/null | grep '\\.dump$'", check=False).stdout.split())
 
 
-def _wait_until_the_drain_asked(host, timeout=180, settle=45):
+def _wait_until_the_drain_asked(host, timeout=300, settle=45):
     """Until the drain's script (celery_drain: `docker compose exec worker
     python -c SCRIPT`) runs on host, then settle s more: by then it has told
     the worker to stop consuming and seen its running task. A fixed wait from
@@ -81,6 +81,7 @@ def _wait_until_the_drain_asked(host, timeout=180, settle=45):
             time.sleep(settle)
             return
         time.sleep(2)
+    raise AssertionError(f"the drain's script never ran on {host} in {timeout} s")
 
 
 def test_an_upgrade_rolls_out_without_losing_a_running_task(api, probes, tmp_path):
