@@ -103,7 +103,7 @@ def test_backups_are_complete_checksummed_and_rotated(api, s3):
     api.run_etl()
     before = set(dumps())
     made = []
-    for args in ([], [], ["-e", "airflow_backup_keep=2"]):
+    for args in ([], ["-e", "airflow_backup_keep=1"]):
         proc, name = take_backup(*args)
         assert DUMP_NAME.match(name), name
         made.append(name)
@@ -114,9 +114,9 @@ def test_backups_are_complete_checksummed_and_rotated(api, s3):
         out = flat(proc.stdout)
         assert name in out and sha256 in out and f"({size} bytes)" in out, out[-3000:]
     assert made == sorted(made)
-    # the newest two are kept; older ones go with their checksums, and no
-    # temporary file is left behind
-    kept = sorted(before | set(made))[-2:]
+    # the newest one is kept (keep=1); older ones go with their checksums, and
+    # no temporary file is left behind
+    kept = sorted(before | set(made))[-1:]
     assert dumps() == kept and made[-1] in kept and made[0] not in kept
     entries = on_master(f"ls -1A {BACKUP_DIR}").stdout.split()
     assert sorted(entries) == sorted(kept + [f"{d}.sha256" for d in kept]), entries
